@@ -1,0 +1,38 @@
+"""mjx-lerobot: a batched SO-101 simulator on MuJoCo MJX, with LeRobot-compatible tasks."""
+
+import os
+import sys
+
+# Headless offscreen rendering needs the GL backend chosen before mujoco is first imported.
+if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+    os.environ.setdefault("MUJOCO_GL", "egl")
+
+from mjx_lerobot.core import (  # noqa: E402
+    FAULT_BAD_ACTION,
+    FAULT_NAN_STATE,
+    FAULT_OVERFLOW,
+    Env,
+    EnvState,
+    Task,
+    rollout,
+)
+from mjx_lerobot.registry import available_tasks, load_task, make  # noqa: E402
+from mjx_lerobot.scene import CONTROL_HZ, JOINTS, Scene, build_scene, enable_compilation_cache  # noqa: E402
+
+__all__ = [
+    "CONTROL_HZ",
+    "FAULT_BAD_ACTION",
+    "FAULT_NAN_STATE",
+    "FAULT_OVERFLOW",
+    "JOINTS",
+    "Env",
+    "EnvState",
+    "Scene",
+    "Task",
+    "available_tasks",
+    "build_scene",
+    "enable_compilation_cache",
+    "load_task",
+    "make",
+    "rollout",
+]

@@ -1,0 +1,55 @@
+"""Find a task by name (tasks/ shipped with the package) or by a user's own file path."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+from pathlib import Path
+from typing import Any
+
+from mjx_lerobot.core import Env, Task
+
+
+def available_tasks() -> list[str]:
+    import mjx_lerobot.tasks as tasks_pkg
+
+    return sorted(m.name for m in pkgutil.iter_modules(tasks_pkg.__path__) if not m.name.startswith("_"))
+
+
+def load_task(name_or_path: str | Task) -> Task:
+    """A Task from a bundled task name ('lift_cube') or a path to a task file ('my/task.py')."""
+    if isinstance(name_or_path, Task):
+        return name_or_path
+    if not isinstance(name_or_path, str):
+        raise TypeError(f"task must be a name or a path, got {type(name_or_path).__name__}")
+    if name_or_path.endswith(".py"):
+        path = Path(name_or_path)
+        if not path.exists():
+            raise FileNotFoundError(f"task file {path} does not exist")
+        spec = importlib.util.spec_from_file_location(f"mjx_lerobot_user_task_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        names = available_tasks()
+        if name_or_path not in names:
+            raise ValueError(f"unknown task {name_or_path!r}; available tasks: {', '.join(names)}")
+        module = importlib.import_module(f"mjx_lerobot.tasks.{name_or_path}")
+    task = getattr(module, "TASK", None)
+    if not isinstance(task, Task):
+        raise ValueError(f"{name_or_path}: a task file must define TASK = mjx_lerobot.Task(...)")
+    return task
+
+
+def make(task: str | Task, num_envs: int = 1, impl: str = "auto", **kwargs: Any) -> Env:
+    """Build the batched env: `make("lift_cube", num_envs=1024, impl="warp")`."""
+    return Env(load_task(task), num_envs=num_envs, impl=impl, **kwargs)
+
+
+def make_hub_env(task: Task, n_envs: int = 1, use_async_envs: bool = False, cfg: Any = None) -> Env:
+    """What a task file's `make_env` returns until the Gymnasium adapter lands: the batched env.
+
+    One process steps all instances in one call, so `use_async_envs` changes nothing.
+    """
+    impl = getattr(cfg, "impl", "auto") if cfg is not None else "auto"
+    return make(task, num_envs=n_envs, impl=impl)

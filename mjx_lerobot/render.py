@@ -1,0 +1,52 @@
+"""Offscreen rendering of one instance with MuJoCo's CPU renderer (MUJOCO_GL=egl headless)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+
+
+class Renderer:
+    """Render frames of a scene from stored qpos / mocap_pos, camera by name."""
+
+    def __init__(self, mj_model: mujoco.MjModel, height: int = 240, width: int = 320):
+        self.model = mj_model
+        self.data = mujoco.MjData(mj_model)
+        self._renderer = mujoco.Renderer(mj_model, height, width)
+
+    def frame(self, qpos: np.ndarray, mocap_pos: np.ndarray | None = None, camera: str = "front") -> np.ndarray:
+        """One H x W x 3 uint8 image of the state given by `qpos` (and the mocap targets)."""
+        self.data.qpos[:] = qpos
+        if mocap_pos is not None and self.model.nmocap:
+            self.data.mocap_pos[:] = np.reshape(mocap_pos, (-1, 3))
+        mujoco.mj_forward(self.model, self.data)
+        self._renderer.update_scene(self.data, camera=camera)
+        return self._renderer.render().copy()
+
+    def frames(self, qpos: np.ndarray, mocap_pos: np.ndarray | None = None, cameras: Sequence[str] = ("front",)):
+        """[T, H, W * len(cameras), 3] uint8: cameras side by side, one row per time step."""
+        out = []
+        for t in range(len(qpos)):
+            mocap = None if mocap_pos is None else mocap_pos[t]
+            out.append(np.concatenate([self.frame(qpos[t], mocap, cam) for cam in cameras], axis=1))
+        return np.stack(out)
+
+    def close(self) -> None:
+        self._renderer.close()
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: int) -> Path:
+    """Write frames [T, H, W, 3] uint8 to an mp4 (or a gif, by suffix)."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gif":
+        iio.imwrite(path, frames, duration=1000 / fps, loop=0)
+    else:
+        iio.imwrite(path, frames, fps=fps, codec="libx264")
+    return path

@@ -1,0 +1,220 @@
+"""The SO-101 scene on device: the MuJoCo model, its MJX twin, and ids resolved once.
+
+A `Scene` is built once per environment. Everything a task needs to find in the model
+(joint addresses, the tool site, the cube, the target marker) is looked up here, at build
+time, so the jitted hot path only ever sees integer constants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.resources
+import os
+from pathlib import Path
+
+import jax
+import jax.numpy as jp
+import mujoco
+import numpy as np
+from mujoco import mjx
+
+#: LeRobot's SO-101 follower joint order; also the actuator order in assets/so101.xml.
+JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
+#: LeRobot records and controls the SO-101 at 30 Hz.
+CONTROL_HZ = 30
+IMPLS = ("jax", "warp")
+
+
+def assets_dir() -> Path:
+    """Directory holding the MJCF files (inside the installed package or the checkout)."""
+    return Path(str(importlib.resources.files("mjx_lerobot.assets")))
+
+
+def load_mj_model(scene_file: str) -> mujoco.MjModel:
+    """Load an MJCF scene from `assets/` by file name, or from any path."""
+    path = Path(scene_file)
+    if not path.is_absolute() and not path.exists():
+        path = assets_dir() / scene_file
+    if not path.exists():
+        available = sorted(p.name for p in assets_dir().glob("scene_*.xml"))
+        raise FileNotFoundError(f"scene {scene_file!r} not found; available: {available}")
+    return mujoco.MjModel.from_xml_path(str(path))
+
+
+@functools.cache
+def warp_available() -> bool:
+    """True when MuJoCo Warp can run here (warp-lang and mujoco-warp import)."""
+    try:
+        import mujoco_warp  # noqa: F401
+        import warp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_impl(impl: str | None) -> str:
+    """'auto' picks MuJoCo Warp when it is installed (fastest on GPU and on CPU), else MJX-JAX."""
+    if impl in (None, "auto"):
+        return "warp" if warp_available() else "jax"
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {('auto',) + IMPLS}, got {impl!r}")
+    if impl == "warp" and not warp_available():
+        raise ValueError("impl='warp' needs warp-lang and mujoco-warp: pip install mjx-lerobot[warp]")
+    return impl
+
+
+def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
+    """Persist XLA compilations (and Warp kernels) on disk, so a second run starts fast."""
+    root = Path(path or os.environ.get("MJX_LEROBOT_CACHE", Path.home() / ".cache" / "mjx_lerobot"))
+    jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # Warp keeps its kernel cache under ~/.cache/warp by default; we leave that as it is.
+    return root
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Scene:
+    """A loaded scene: host model, device model, substeps and ids (all static)."""
+
+    mj_model: mujoco.MjModel
+    mjx_model: mjx.Model
+    impl: str
+    substeps: int  # physics steps per control step
+    arm_qpos: np.ndarray  # (6,) qpos addresses of the SO-101 joints, LeRobot order
+    arm_qvel: np.ndarray  # (6,) qvel addresses
+    ctrl_low: np.ndarray  # (6,) actuator ctrlrange, radians
+    ctrl_high: np.ndarray  # (6,)
+    ee_site: int  # gripperframe site id
+    naconmax: int  # contact buffer, whole batch (Warp)
+    njmax: int  # constraint rows per instance (Warp)
+
+    @property
+    def ctrl_dt(self) -> float:
+        return self.substeps * float(self.mj_model.opt.timestep)
+
+    def body(self, name: str) -> int:
+        return _id(self.mj_model, mujoco.mjtObj.mjOBJ_BODY, name)
+
+    def site(self, name: str) -> int:
+        return _id(self.mj_model, mujoco.mjtObj.mjOBJ_SITE, name)
+
+    def geom(self, name: str) -> int:
+        return _id(self.mj_model, mujoco.mjtObj.mjOBJ_GEOM, name)
+
+    def free_qpos(self, body: str) -> int:
+        """qpos address of a body's free joint (3 position + 4 quaternion entries)."""
+        jnt = self.mj_model.body_jntadr[self.body(body)]
+        return int(self.mj_model.jnt_qposadr[jnt])
+
+    def free_qvel(self, body: str) -> int:
+        jnt = self.mj_model.body_jntadr[self.body(body)]
+        return int(self.mj_model.jnt_dofadr[jnt])
+
+    def mocap(self, body: str) -> int:
+        mocap_id = int(self.mj_model.body_mocapid[self.body(body)])
+        if mocap_id < 0:
+            raise ValueError(f"body {body!r} is not a mocap body")
+        return mocap_id
+
+    def key_qpos(self, name: str = "home") -> np.ndarray:
+        return self.mj_model.key(name).qpos.astype(np.float32)
+
+    def make_data(self) -> mjx.Data:
+        """One instance's zeroed data (vmap it for a batch)."""
+        if self.impl == "warp":
+            return mjx.make_data(self.mj_model, impl="warp", naconmax=self.naconmax, njmax=self.njmax)
+        return mjx.make_data(self.mjx_model)
+
+
+def _id(model: mujoco.MjModel, kind: mujoco.mjtObj, name: str) -> int:
+    idx = mujoco.mj_name2id(model, kind, name)
+    if idx < 0:
+        raise KeyError(f"{kind.name[6:].lower()} {name!r} not in model {model.names[:20]!r}")
+    return idx
+
+
+def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_hz: int = CONTROL_HZ) -> Scene:
+    """Load `scene_file`, put it on device with `impl`, resolve ids, size buffers for `num_envs`."""
+    impl = resolve_impl(impl)
+    mj_model = load_mj_model(scene_file)
+    substeps = round(1.0 / (control_hz * mj_model.opt.timestep))
+    if substeps < 1 or abs(substeps * mj_model.opt.timestep * control_hz - 1.0) > 1e-6:
+        raise ValueError(
+            f"control rate {control_hz} Hz is not an integer multiple of the physics timestep "
+            f"{mj_model.opt.timestep} s in {scene_file}"
+        )
+    # Buffers sized per instance: MJX-JAX's static contact set is the exact worst case for
+    # this scene (every explicit pair at its maximum contact count), so Warp gets the same.
+    jax_data = mjx.make_data(mjx.put_model(mj_model, impl="jax"))
+    contacts_per_env = int(jax_data._impl.contact.dist.shape[0])
+    njmax = int(jax_data._impl.efc_J.shape[0]) + 8
+    mjx_model = mjx.put_model(mj_model, impl=impl)
+    if impl == "warp":
+        # We report overflows in EnvState.fault ourselves; the solver-iteration warning is
+        # printed from inside kernels and would flood the console without adding anything.
+        from mujoco_warp import OverflowType
+
+        quiet = int(OverflowType.ALL) & ~int(OverflowType.ITERATIONS)
+        mjx_model = mjx_model.replace(opt=mjx_model.opt.replace(_impl=mjx_model.opt._impl.replace(warn_overflow=quiet)))
+    arm_joints = [mj_model.joint(name) for name in JOINTS]
+    actuators = [mj_model.actuator(name) for name in JOINTS]
+    return Scene(
+        mj_model=mj_model,
+        mjx_model=mjx_model,
+        impl=impl,
+        substeps=substeps,
+        arm_qpos=np.array([int(j.qposadr[0]) for j in arm_joints]),
+        arm_qvel=np.array([int(j.dofadr[0]) for j in arm_joints]),
+        ctrl_low=np.array([a.ctrlrange[0] for a in actuators], np.float32),
+        ctrl_high=np.array([a.ctrlrange[1] for a in actuators], np.float32),
+        ee_site=_id(mj_model, mujoco.mjtObj.mjOBJ_SITE, "gripperframe"),
+        naconmax=contacts_per_env * max(num_envs, 1),
+        njmax=njmax,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Small pure helpers shared by every task.
+
+
+def action_to_ctrl(scene: Scene, action: jax.Array) -> jax.Array:
+    """[-1, 1] per joint -> joint position targets in radians."""
+    low, high = jp.asarray(scene.ctrl_low), jp.asarray(scene.ctrl_high)
+    return low + (jp.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
+
+
+def ctrl_to_action(scene: Scene, ctrl: jax.Array) -> jax.Array:
+    """Joint position targets in radians -> [-1, 1]."""
+    low, high = jp.asarray(scene.ctrl_low), jp.asarray(scene.ctrl_high)
+    return jp.clip(2.0 * (ctrl - low) / (high - low) - 1.0, -1.0, 1.0)
+
+
+def ee_pose(scene: Scene, data: mjx.Data) -> tuple[jax.Array, jax.Array]:
+    """gripperframe position (3,) and rotation matrix (3, 3) in the world frame."""
+    return data.site_xpos[scene.ee_site], data.site_xmat[scene.ee_site].reshape(3, 3)
+
+
+def mat_to_quat(mat: jax.Array) -> jax.Array:
+    """Rotation matrix (3, 3) -> unit quaternion (w, x, y, z), sign fixed so w >= 0."""
+    m = mat
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    candidates = jp.stack(
+        [
+            jp.array([1.0 + trace, m[2, 1] - m[1, 2], m[0, 2] - m[2, 0], m[1, 0] - m[0, 1]]),
+            jp.array([m[2, 1] - m[1, 2], 1.0 + m[0, 0] - m[1, 1] - m[2, 2], m[0, 1] + m[1, 0], m[0, 2] + m[2, 0]]),
+            jp.array([m[0, 2] - m[2, 0], m[0, 1] + m[1, 0], 1.0 - m[0, 0] + m[1, 1] - m[2, 2], m[1, 2] + m[2, 1]]),
+            jp.array([m[1, 0] - m[0, 1], m[0, 2] + m[2, 0], m[1, 2] + m[2, 1], 1.0 - m[0, 0] - m[1, 1] + m[2, 2]]),
+        ]
+    )
+    # Pick the numerically largest of the four standard formulas.
+    best = jp.argmax(jp.array([trace, m[0, 0], m[1, 1], m[2, 2]]))
+    q = candidates[best]
+    q = q / jp.linalg.norm(q)
+    return q * jp.where(q[0] < 0, -1.0, 1.0)
+
+
+def yaw_quat(yaw: jax.Array) -> jax.Array:
+    """Quaternion (w, x, y, z) of a rotation by `yaw` about the world z axis."""
+    return jp.array([jp.cos(yaw / 2), 0.0, 0.0, jp.sin(yaw / 2)])
