@@ -151,7 +151,13 @@ class Env:
 
         def auto_reset(nxt: EnvState) -> EnvState:
             fresh = jax.vmap(self._reset_one)(nxt.key)
-            pick = lambda new, old: jp.where(done.reshape(done.shape + (1,) * (old.ndim - 1)), new, old)  # noqa: E731
+            def pick(new: jax.Array, old: jax.Array) -> jax.Array:
+                # Warp keeps a few buffers shared by the whole batch (no leading N axis); the
+                # next physics step rebuilds them, so only per-instance leaves are selected.
+                if old.ndim == 0 or old.shape[0] != done.shape[0]:
+                    return old
+                return jp.where(_bcast(done, old), new, old)
+
             return nxt.replace(
                 data=jax.tree.map(pick, fresh.data, nxt.data),
                 obs=jax.tree.map(pick, fresh.obs, nxt.obs),
@@ -162,7 +168,9 @@ class Env:
 
         # Reset work only runs on steps where some instance finished.
         reset = jax.lax.cond(jp.any(done), auto_reset, lambda s: s, nxt)
-        return reset.replace(final_obs=jax.tree.map(lambda f, o: jp.where(_bcast(done, o), o, f), state.final_obs, nxt.obs))
+        return reset.replace(
+            final_obs=jax.tree.map(lambda f, o: jp.where(_bcast(done, o), o, f), state.final_obs, nxt.obs)
+        )
 
     # -- one instance ---------------------------------------------------------------------
     def _reset_one(self, key: jax.Array) -> EnvState:
@@ -247,8 +255,9 @@ def rollout(
 ) -> tuple[EnvState, dict[str, jax.Array]]:
     """Run `policy(state, key) -> action` for `num_steps` in one `lax.scan`.
 
-    Returns the final state and a trajectory dict of [T, N, ...] arrays: obs (before the
-    action), action, reward, terminated, truncated, success, fault.
+    Returns the final state and a trajectory dict of [T, N, ...] arrays: obs, qpos and
+    mocap_pos (before the action, enough to re-render), action, reward, terminated,
+    truncated, success, fault.
     """
     reset_key, key = jax.random.split(key)
 
@@ -262,6 +271,8 @@ def rollout(
             nxt = env.step_fn(state, action)
             out = dict(
                 obs=state.obs,
+                qpos=state.data.qpos,
+                mocap_pos=state.data.mocap_pos,
                 action=action,
                 reward=nxt.reward,
                 terminated=nxt.terminated,

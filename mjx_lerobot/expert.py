@@ -19,6 +19,7 @@ from mjx_lerobot.scene import Scene, ctrl_to_action
 from mjx_lerobot.tabletop import cube_yaw
 
 GRIP_OPEN = 1.0  # rad: jaws ~7.5 cm apart, wide enough to straddle the cube with margin
+PAN_AXIS_X = 0.0388  # m: the shoulder pan axis sits here on the x axis
 JAW_CLEARANCE = 0.01  # m: approach offset that keeps the fixed jaw off the cube
 GRIP_CLOSED = -0.17  # rad: the servo's closed end; on a cube it squeezes at its torque limit
 

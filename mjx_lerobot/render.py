@@ -9,7 +9,6 @@ import mujoco
 import numpy as np
 
 
-
 class Renderer:
     """Render frames of a scene from stored qpos / mocap_pos, camera by name."""
 

@@ -156,7 +156,7 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
         # printed from inside kernels and would flood the console without adding anything.
         from mujoco_warp import OverflowType
 
-        quiet = int(OverflowType.ALL) & ~int(OverflowType.ITERATIONS)
+        quiet = int(OverflowType.ALL) & ~int(OverflowType.ITERATIONS | OverflowType.LS_ITERATIONS)
         mjx_model = mjx_model.replace(opt=mjx_model.opt.replace(_impl=mjx_model.opt._impl.replace(warn_overflow=quiet)))
     arm_joints = [mj_model.joint(name) for name in JOINTS]
     actuators = [mj_model.actuator(name) for name in JOINTS]

@@ -11,6 +11,7 @@ from mjx_lerobot.scene import Scene, ee_pose, mat_to_quat, yaw_quat
 CUBE_HALF = 0.0125  # the scene's cube is 25 mm
 #: Where every task starts: gripper 8 cm above the table, pointing down, jaws open a little.
 READY_QPOS = jp.array([0.0, -0.32, 0.37, 1.52, 0.05, 0.3], jp.float32)
+READY_EE = jp.array([0.2, 0.0, 0.08], jp.float32)  # gripperframe at READY_QPOS
 
 
 def reset_arm(scene: Scene, data: mjx.Data, key: jax.Array, noise: float = 0.05) -> mjx.Data:

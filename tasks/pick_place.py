@@ -1,0 +1,136 @@
+"""pick_place: pick up the red cube and put it down on the green target.
+
+Observation  joint_pos (6), joint_vel (6), ee_pos (3), ee_quat (4), cube_pos (3),
+             cube_quat (4), target_pos (3)
+Action       6 joint position targets in [-1, 1] over the joint ranges (LeRobot order)
+Reward       reach the cube + carry it toward the target + placed-and-released bonus
+Success      cube resting on the table within `success_radius` of the target, jaws open
+Termination  success, or the cube leaves the table; truncation after 240 steps (8 s)
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jp
+from flax import struct
+from mujoco import mjx
+
+from mjx_lerobot import expert, tabletop
+from mjx_lerobot.core import Task
+from mjx_lerobot.scene import Scene, ee_pose
+
+
+@struct.dataclass
+class Params:
+    cube_xy_low: tuple = (0.16, -0.12)  # m, cube spawn region
+    cube_xy_high: tuple = (0.26, 0.0)
+    target_xy_low: tuple = (0.16, 0.04)  # m, target region (the other side of the table)
+    target_xy_high: tuple = (0.26, 0.14)
+    cube_yaw_range: float = jp.pi / 4
+    arm_noise: float = 0.05  # rad
+    success_radius: float = 0.02  # m
+    reach_scale: float = 0.5
+    carry_scale: float = 2.0
+    bonus_scale: float = 4.0
+
+
+@struct.dataclass
+class Info:
+    cube_start: jax.Array  # (3,)
+    target: jax.Array  # (3,) where the cube's centre should end up
+
+
+def reset(scene: Scene, params: Params, key: jax.Array, data: mjx.Data) -> tuple[mjx.Data, Info]:
+    arm_key, xy_key, yaw_key, target_key = jax.random.split(key, 4)
+    data = tabletop.reset_arm(scene, data, arm_key, params.arm_noise)
+    xy = tabletop.sample_xy(xy_key, params.cube_xy_low, params.cube_xy_high)
+    yaw = jax.random.uniform(yaw_key, minval=-params.cube_yaw_range, maxval=params.cube_yaw_range)
+    data = tabletop.place_cube(scene, data, xy, yaw)
+    target_xy = tabletop.sample_xy(target_key, params.target_xy_low, params.target_xy_high)
+    target = jp.concatenate([target_xy, jp.array([tabletop.CUBE_HALF])])
+    data = tabletop.place_target(scene, data, target)
+    cube_start = jp.concatenate([xy, jp.array([tabletop.CUBE_HALF])])
+    return data, Info(cube_start=cube_start, target=target)
+
+
+def observe(scene: Scene, params: Params, data: mjx.Data, info: Info) -> dict[str, jax.Array]:
+    return tabletop.arm_obs(scene, data) | tabletop.cube_obs(scene, data, info.target)
+
+
+def reward(scene: Scene, params: Params, data: mjx.Data, info: Info, action: jax.Array) -> dict[str, jax.Array]:
+    cube_pos, _ = tabletop.cube_pose(scene, data)
+    ee_pos, _ = ee_pose(scene, data)
+    return {
+        "reach": params.reach_scale * tabletop.tanh_reach(jp.linalg.norm(cube_pos - ee_pos)),
+        "carry": params.carry_scale * tabletop.tanh_reach(jp.linalg.norm(cube_pos - info.target)),
+        "bonus": params.bonus_scale * success(scene, params, data, info),
+    }
+
+
+def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Array:
+    cube_pos, _ = tabletop.cube_pose(scene, data)
+    placed = jp.linalg.norm(cube_pos[:2] - info.target[:2]) < params.success_radius
+    resting = cube_pos[2] < tabletop.CUBE_HALF + 0.005
+    released = tabletop.gripper_gap_closed(scene, data) > 0.3
+    return placed & resting & released
+
+
+def failure(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Array:
+    cube_pos, _ = tabletop.cube_pose(scene, data)
+    return cube_pos[2] < -0.05
+
+
+def make_expert(scene: Scene, params: Params):
+    """lift_cube's grasp, carry 6 cm above the table to the target, lower, open, back off."""
+    track = expert.make_tracker(scene)
+    grasp_z = 0.022
+
+    def policy_one(state, key):
+        cube, target = state.info.cube_start, state.info.target
+        yaw = expert.closing_yaw(tabletop.cube_pose(scene, state.data)[1], expert.jaw_yaw(scene, state.data))
+        offset = expert.JAW_CLEARANCE * jp.array([jp.cos(yaw), jp.sin(yaw), 0.0])
+        pick = cube - offset
+        times = jp.array([0.0, 20.0, 35.0, 42.0, 50.0, 58.0, 75.0, 105.0, 120.0, 128.0, 140.0, 155.0])
+        pos = jp.stack(
+            [
+                pick.at[2].set(0.09),
+                pick.at[2].set(0.09),
+                pick.at[2].set(grasp_z),
+                pick.at[2].set(grasp_z),
+                pick.at[2].set(grasp_z),
+                pick.at[2].set(grasp_z),
+                pick.at[2].set(0.08),
+                target.at[2].set(0.08),
+                target.at[2].set(grasp_z + 0.003),
+                target.at[2].set(grasp_z + 0.003),
+                target.at[2].set(grasp_z + 0.003),
+                target.at[2].set(0.09),
+            ]
+        )
+        open_, closed = expert.GRIP_OPEN, expert.GRIP_CLOSED
+        grip = jp.array([open_, open_, open_, open_, closed, closed, closed, closed, closed, closed, open_, open_])
+        return track(state, times, pos, jp.full(12, yaw), grip)
+
+    return expert.batched(policy_one)
+
+
+TASK = Task(
+    name="pick_place",
+    scene="scene_cube.xml",
+    episode_steps=240,
+    instruction="Pick up the red cube and place it on the green target.",
+    params=Params(),
+    reset=reset,
+    observe=observe,
+    reward=reward,
+    success=success,
+    failure=failure,
+    expert=make_expert,
+)
+
+
+def make_env(n_envs: int = 1, use_async_envs: bool = False, cfg=None):
+    """EnvHub entry point (LeRobot): the batched env for this task."""
+    from mjx_lerobot.registry import make_hub_env
+
+    return make_hub_env(TASK, n_envs, use_async_envs, cfg)
