@@ -12,6 +12,7 @@ stepping in one jitted call, with auto-reset, truncation and fault flags done on
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -176,7 +177,8 @@ class Env:
     def _reset_one(self, key: jax.Array) -> EnvState:
         key, reset_key = jax.random.split(key)
         data, info = self.task.reset(self.scene, self.params, reset_key, self._template)
-        data = mjx.forward(self.scene.mjx_model, data)
+        # Kinematics is all observe() needs; the first physics step computes the rest.
+        data = mjx.kinematics(self.scene.mjx_model, data)
         obs = self.task.observe(self.scene, self.params, data, info)
         zero_action = jp.zeros(ACTION_DIM, jp.float32)
         metrics = self.task.reward(self.scene, self.params, data, info, zero_action)
@@ -253,35 +255,40 @@ def rollout(
     num_steps: int,
     state: EnvState | None = None,
 ) -> tuple[EnvState, dict[str, jax.Array]]:
-    """Run `policy(state, key) -> action` for `num_steps` in one `lax.scan`.
+    """Run `policy(state, key) -> action` for `num_steps` in one `lax.scan`, from a reset
+    drawn from `key` (or from `state`).
 
     Returns the final state and a trajectory dict of [T, N, ...] arrays: obs, qpos and
     mocap_pos (before the action, enough to re-render), action, reward, terminated,
-    truncated, success, fault.
+    truncated, success, fault. Compiled once per (env, policy, num_steps).
     """
+    if state is None:
+        return _rollout_from_reset(env, policy, num_steps, key)
+    return _rollout(env, policy, num_steps, state, key)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _rollout_from_reset(env: Env, policy: Callable, num_steps: int, key: jax.Array):
     reset_key, key = jax.random.split(key)
+    return _rollout(env, policy, num_steps, env.reset_fn(reset_key), key)
 
-    @jax.jit
-    def run(state: EnvState | None, key: jax.Array):
-        if state is None:
-            state = env.reset_fn(reset_key)
 
-        def body(state: EnvState, step_key: jax.Array):
-            action = policy(state, step_key)
-            nxt = env.step_fn(state, action)
-            out = dict(
-                obs=state.obs,
-                qpos=state.data.qpos,
-                mocap_pos=state.data.mocap_pos,
-                action=action,
-                reward=nxt.reward,
-                terminated=nxt.terminated,
-                truncated=nxt.truncated,
-                success=nxt.success,
-                fault=nxt.fault,
-            )
-            return nxt, out
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _rollout(env: Env, policy: Callable, num_steps: int, state: EnvState, key: jax.Array):
+    def body(state: EnvState, step_key: jax.Array):
+        action = policy(state, step_key)
+        nxt = env.step_fn(state, action)
+        out = dict(
+            obs=state.obs,
+            qpos=state.data.qpos,
+            mocap_pos=state.data.mocap_pos,
+            action=action,
+            reward=nxt.reward,
+            terminated=nxt.terminated,
+            truncated=nxt.truncated,
+            success=nxt.success,
+            fault=nxt.fault,
+        )
+        return nxt, out
 
-        return jax.lax.scan(body, state, jax.random.split(key, num_steps))
-
-    return run(state, key)
+    return jax.lax.scan(body, state, jax.random.split(key, num_steps))

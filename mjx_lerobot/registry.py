@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import pkgutil
 from pathlib import Path
 from typing import Any
 
+import jax
+
 from mjx_lerobot.core import Env, Task
+from mjx_lerobot.scene import enable_compilation_cache
 
 
 def available_tasks() -> list[str]:
@@ -42,7 +46,13 @@ def load_task(name_or_path: str | Task) -> Task:
 
 
 def make(task: str | Task, num_envs: int = 1, impl: str = "auto", **kwargs: Any) -> Env:
-    """Build the batched env: `make("lift_cube", num_envs=1024, impl="warp")`."""
+    """Build the batched env: `make("lift_cube", num_envs=1024, impl="warp")`.
+
+    Turns on JAX's persistent compilation cache (unless one is configured already or
+    MJX_LEROBOT_CACHE=off), so the second run of the same program skips most compiling.
+    """
+    if jax.config.jax_compilation_cache_dir is None and os.environ.get("MJX_LEROBOT_CACHE") != "off":
+        enable_compilation_cache()
     return Env(load_task(task), num_envs=num_envs, impl=impl, **kwargs)
 
 

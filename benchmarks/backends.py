@@ -1,0 +1,87 @@
+"""Physics throughput of MJX-JAX vs MuJoCo Warp across batch sizes, with the scripted expert.
+
+    python benchmarks/backends.py --task lift_cube --num-envs 64,256,1024 --steps 60
+
+Every figure comes from this one run, side by side, so ratios hold on a noisy machine.
+Writes benchmarks/results/backends_<device>.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import mjx_lerobot
+
+
+def device_tag() -> str:
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        return f"cpu-{os.cpu_count()}core"
+    return str(getattr(device, "device_kind", device.platform)).replace(" ", "-").lower()
+
+
+def measure(task: str, impl: str, num_envs: int, steps: int) -> dict:
+    env = mjx_lerobot.make(task, num_envs=num_envs, impl=impl)
+    policy = env.task.expert(env.scene, env.params)
+    key = jax.random.key(0)
+    t0 = time.perf_counter()
+    jax.block_until_ready(mjx_lerobot.rollout(env, policy, key, steps))
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, traj = jax.block_until_ready(mjx_lerobot.rollout(env, policy, key, steps))
+    run_s = time.perf_counter() - t0
+    return {
+        "task": task,
+        "impl": impl,
+        "num_envs": num_envs,
+        "control_steps": steps,
+        "compile_and_first_run_s": round(compile_s, 2),
+        "run_s": round(run_s, 3),
+        "env_steps_per_s": round(steps * num_envs / run_s, 1),
+        "physics_steps_per_s": round(steps * num_envs * env.scene.substeps / run_s, 1),
+        "success_so_far": float(np.asarray(traj["success"]).any(0).mean()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", default="lift_cube")
+    parser.add_argument("--num-envs", default="64,256,1024")
+    parser.add_argument("--impls", default="jax,warp")
+    parser.add_argument("--steps", type=int, default=60, help="control steps timed per configuration")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+
+    results = []
+    for num_envs in [int(n) for n in args.num_envs.split(",")]:
+        for impl in args.impls.split(","):
+            row = measure(args.task, impl, num_envs, args.steps)
+            results.append(row)
+            print(
+                f"{impl:5s} N={num_envs:6d}  {row['physics_steps_per_s']:>12,.0f} physics steps/s  "
+                f"{row['env_steps_per_s']:>10,.0f} env steps/s  compile+first {row['compile_and_first_run_s']:.0f} s",
+                flush=True,
+            )
+    report = {
+        "device": device_tag(),
+        "jax_device": str(jax.devices()[0]),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.platform(),
+        "versions": {"jax": jax.__version__, "mujoco": __import__("mujoco").__version__},
+        "results": results,
+    }
+    out = Path(args.out or Path(__file__).parent / "results" / f"backends_{device_tag()}.json")
+    out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
