@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import os
 import pkgutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,24 @@ def load_task(name_or_path: str | Task) -> Task:
     """A Task from a bundled task name ('lift_cube') or a path to a task file ('my/task.py')."""
     if isinstance(name_or_path, Task):
         return name_or_path
+    if isinstance(name_or_path, os.PathLike):
+        name_or_path = os.fspath(name_or_path)
     if not isinstance(name_or_path, str):
         raise TypeError(f"task must be a name or a path, got {type(name_or_path).__name__}")
     if name_or_path.endswith(".py"):
-        path = Path(name_or_path)
+        path = Path(name_or_path).resolve()
         if not path.exists():
             raise FileNotFoundError(f"task file {path} does not exist")
-        spec = importlib.util.spec_from_file_location(f"mjx_lerobot_user_task_{path.stem}", path)
+        module_name = f"mjx_lerobot_user_task_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        # Registered before it runs: dataclasses look their module up while being built.
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
     else:
         names = available_tasks()
         if name_or_path not in names:
@@ -51,7 +61,7 @@ def make(task: str | Task, num_envs: int = 1, impl: str = "auto", **kwargs: Any)
     Turns on JAX's persistent compilation cache (unless one is configured already or
     MJX_LEROBOT_CACHE=off), so the second run of the same program skips most compiling.
     """
-    if jax.config.jax_compilation_cache_dir is None and os.environ.get("MJX_LEROBOT_CACHE") != "off":
+    if jax.config.jax_compilation_cache_dir is None:
         enable_compilation_cache()
     return Env(load_task(task), num_envs=num_envs, impl=impl, **kwargs)
 

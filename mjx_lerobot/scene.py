@@ -64,13 +64,19 @@ def resolve_impl(impl: str | None) -> str:
     return impl
 
 
-def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
-    """Persist XLA compilations (and Warp kernels) on disk, so a second run starts fast."""
-    root = Path(path or os.environ.get("MJX_LEROBOT_CACHE", Path.home() / ".cache" / "mjx_lerobot"))
+def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | None:
+    """Persist XLA compilations on disk, so a second run starts fast.
+
+    The place is `path`, else $MJX_LEROBOT_CACHE, else ~/.cache/mjx_lerobot;
+    MJX_LEROBOT_CACHE=off turns it off. Warp keeps its own kernel cache (~/.cache/warp).
+    """
+    setting = os.environ.get("MJX_LEROBOT_CACHE", "")
+    if path is None and setting.lower() == "off":
+        return None
+    root = Path(path or setting or Path.home() / ".cache" / "mjx_lerobot")
     jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    # Warp keeps its kernel cache under ~/.cache/warp by default; we leave that as it is.
     return root
 
 

@@ -1,0 +1,29 @@
+"""Shared fixtures. Every MJX-JAX compile costs 20-60 s on a small CPU, so the test files
+share one batched env (and its first reset) for the whole session."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import mjx_lerobot
+from mjx_lerobot.scene import ctrl_to_action
+
+NUM_ENVS = 4
+
+
+@pytest.fixture(scope="session")
+def jax_env() -> mjx_lerobot.Env:
+    """lift_cube on MJX-JAX, 4 instances, the task's own episode length."""
+    return mjx_lerobot.make("lift_cube", num_envs=NUM_ENVS, impl="jax")
+
+
+@pytest.fixture(scope="session")
+def jax_state0(jax_env) -> mjx_lerobot.EnvState:
+    return jax_env.reset(jax.random.key(0))
+
+
+def hold_action(env: mjx_lerobot.Env, state: mjx_lerobot.EnvState) -> np.ndarray:
+    """The action that keeps every servo at its current target, as float32 numpy [N, 6]."""
+    return np.array(ctrl_to_action(env.scene, state.data.ctrl), np.float32)  # writable copy
