@@ -267,6 +267,14 @@ def rollout(
     return _rollout(env, policy, num_steps, state, key)
 
 
+def compile_rollout(env: Env, policy: Callable, num_steps: int) -> Callable[[jax.Array], tuple]:
+    """Compile `rollout(env, policy, key, num_steps)` ahead of time: returns `fn(key)`.
+
+    Lets a caller time compilation apart from running (the CLI and benchmarks do).
+    """
+    return _rollout_from_reset.lower(env, policy, num_steps, jax.random.key(0)).compile()
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _rollout_from_reset(env: Env, policy: Callable, num_steps: int, key: jax.Array):
     reset_key, key = jax.random.split(key)

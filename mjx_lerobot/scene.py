@@ -53,10 +53,19 @@ def warp_available() -> bool:
     return True
 
 
-def resolve_impl(impl: str | None) -> str:
-    """'auto' picks MuJoCo Warp when it is installed (fastest on GPU and on CPU), else MJX-JAX."""
+#: On CPU, MJX-JAX wins at small batches (Warp's per-kernel launch cost dominates) and Warp
+#: from about here up; see benchmarks/results/backends_cpu-2core.json.
+CPU_WARP_MIN_ENVS = 128
+
+
+def resolve_impl(impl: str | None, num_envs: int = 1) -> str:
+    """'auto': MuJoCo Warp on a GPU, and on CPU for batches of CPU_WARP_MIN_ENVS or more
+    (where it measured faster); MJX-JAX otherwise, or when Warp is not installed."""
     if impl in (None, "auto"):
-        return "warp" if warp_available() else "jax"
+        if not warp_available():
+            return "jax"
+        on_gpu = jax.default_backend() == "gpu"
+        return "warp" if on_gpu or num_envs >= CPU_WARP_MIN_ENVS else "jax"
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {('auto',) + IMPLS}, got {impl!r}")
     if impl == "warp" and not warp_available():
@@ -143,7 +152,7 @@ def _id(model: mujoco.MjModel, kind: mujoco.mjtObj, name: str) -> int:
 
 def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_hz: int = CONTROL_HZ) -> Scene:
     """Load `scene_file`, put it on device with `impl`, resolve ids, size buffers for `num_envs`."""
-    impl = resolve_impl(impl)
+    impl = resolve_impl(impl, num_envs)
     mj_model = load_mj_model(scene_file)
     substeps = round(1.0 / (control_hz * mj_model.opt.timestep))
     if substeps < 1 or abs(substeps * mj_model.opt.timestep * control_hz - 1.0) > 1e-6:
