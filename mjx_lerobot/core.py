@@ -152,6 +152,7 @@ class Env:
 
         def auto_reset(nxt: EnvState) -> EnvState:
             fresh = jax.vmap(self._reset_one)(nxt.key)
+
             def pick(new: jax.Array, old: jax.Array) -> jax.Array:
                 # Warp keeps a few buffers shared by the whole batch (no leading N axis); the
                 # next physics step rebuilds them, so only per-instance leaves are selected.

@@ -48,6 +48,11 @@ def cube_yaw(quat: jax.Array) -> jax.Array:
     return jp.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
+def cube_fell_off(scene: Scene, params, data: mjx.Data, info) -> jax.Array:
+    """Failure predicate shared by the cube tasks: the cube left the table."""
+    return cube_pose(scene, data)[0][2] < -0.05
+
+
 def arm_obs(scene: Scene, data: mjx.Data) -> dict[str, jax.Array]:
     """Joint positions and velocities (LeRobot order) and the gripperframe pose."""
     pos, rot = ee_pose(scene, data)

@@ -86,11 +86,6 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
     return info.held_steps >= params.hold_steps
 
 
-def failure(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Array:
-    cube_pos, _ = tabletop.cube_pose(scene, data)
-    return cube_pos[2] < -0.05  # pushed off the table
-
-
 def make_expert(scene: Scene, params: Params):
     """Top-down grasp: hover, descend around the cube, close, lift 8 cm, hold."""
     track = expert.make_tracker(scene)
@@ -124,7 +119,7 @@ TASK = Task(
     observe=observe,
     reward=reward,
     success=success,
-    failure=failure,
+    failure=tabletop.cube_fell_off,
     update=update,
     expert=make_expert,
 )

@@ -75,11 +75,6 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
     return placed & resting & released
 
 
-def failure(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Array:
-    cube_pos, _ = tabletop.cube_pose(scene, data)
-    return cube_pos[2] < -0.05
-
-
 def make_expert(scene: Scene, params: Params):
     """lift_cube's grasp, carry 6 cm above the table to the target, lower, open, back off."""
     track = expert.make_tracker(scene)
@@ -124,7 +119,7 @@ TASK = Task(
     observe=observe,
     reward=reward,
     success=success,
-    failure=failure,
+    failure=tabletop.cube_fell_off,
     expert=make_expert,
 )
 

@@ -79,11 +79,6 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
     return (cube_to_target(scene, data, info) < params.success_radius) & on_table
 
 
-def failure(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Array:
-    cube_pos, _ = tabletop.cube_pose(scene, data)
-    return cube_pos[2] < -0.05
-
-
 def make_expert(scene: Scene, params: Params):
     """Closed jaws behind the cube, low, then sweep through it to the target."""
     track = expert.make_tracker(scene)
@@ -121,7 +116,7 @@ TASK = Task(
     observe=observe,
     reward=reward,
     success=success,
-    failure=failure,
+    failure=tabletop.cube_fell_off,
     expert=make_expert,
 )
 
