@@ -214,8 +214,9 @@ class Env:
         # A NaN instance ends its episode (the auto-reset replaces its physics on this very
         # step) and reports its last finite observation, so no NaN reaches the caller.
         obs = jax.tree.map(lambda new, old: jp.where(nan_state, old, new), obs, state.obs)
-        metrics = task.reward(scene, params, data, info, action)
-        success = task.success(scene, params, data, info)
+        metrics = task.reward(scene, params, data, info, jp.where(finite, action, 0.0))
+        metrics = jax.tree.map(lambda term: jp.where(nan_state, 0.0, term).astype(jp.float32), metrics)
+        success = task.success(scene, params, data, info) & ~nan_state
         steps = state.steps + 1
         terminated = (success & task.terminate_on_success) | task.failure(scene, params, data, info) | nan_state
         truncated = (steps >= self.episode_steps) & ~terminated

@@ -200,3 +200,17 @@ def test_rollout_shapes_and_matches_step(jax_env, jax_state0):
         state = jax_env.step(state, act)
     np.testing.assert_allclose(np.asarray(final.data.qpos), np.asarray(state.data.qpos), atol=1e-5)
     np.testing.assert_allclose(np.asarray(final.obs["ee_pos"]), np.asarray(state.obs["ee_pos"]), atol=1e-5)
+
+
+def test_nan_physics_is_flagged_and_reset(jax_env, jax_state0, action):
+    """An instance whose physics blows up is flagged, never reports NaN, and starts afresh."""
+    broken = jax_state0.replace(data=jax_state0.data.replace(qvel=jax_state0.data.qvel.at[2].set(jax.numpy.nan)))
+    nxt = jax_env.step(broken, action)
+    fault = np.asarray(nxt.fault)
+    assert fault[2] & mjx_lerobot.FAULT_NAN_STATE
+    assert not (fault[[0, 1, 3]] & mjx_lerobot.FAULT_NAN_STATE).any()
+    assert bool(nxt.terminated[2]) and not bool(nxt.success[2])
+    assert int(nxt.steps[2]) == 0  # auto-reset on the same step
+    for tree in (nxt.obs, nxt.final_obs, nxt.data.qpos, nxt.data.qvel, nxt.reward, nxt.metrics):
+        for leaf in jax.tree.leaves(tree):
+            assert np.isfinite(np.asarray(leaf)).all()
