@@ -15,7 +15,8 @@ def _device_name() -> str:
     import jax
 
     device = jax.devices()[0]
-    return f"{device.platform}:{getattr(device, 'device_kind', device)}"
+    kind = getattr(device, "device_kind", "")
+    return device.platform if kind.lower() in ("", device.platform) else f"{device.platform} ({kind})"
 
 
 def demo(args: argparse.Namespace) -> dict:
