@@ -16,7 +16,7 @@ import jax.numpy as jp
 from mjx_lerobot.core import EnvState
 from mjx_lerobot.ik import ArmIK, down_pose
 from mjx_lerobot.scene import Scene, ctrl_to_action
-from mjx_lerobot.tabletop import cube_yaw
+from mjx_lerobot.tabletop import cube_pose, cube_yaw
 
 GRIP_OPEN = 1.0  # rad: jaws ~7.5 cm apart, wide enough to straddle the cube with margin
 PAN_AXIS_X = 0.0388  # m: the shoulder pan axis sits here on the x axis
@@ -38,6 +38,17 @@ def jaw_yaw(scene: Scene, data) -> jax.Array:
     """Current jaw closing direction (yaw of gripperframe's z axis) in the world."""
     z_axis = data.site_xmat[scene.ee_site].reshape(3, 3)[:, 2]
     return jp.arctan2(z_axis[1], z_axis[0])
+
+
+def grasp_approach(scene: Scene, data, cube: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(jaw yaw, gripperframe xy-position) for a top-down grasp of the cube at `cube`.
+
+    The fixed jaw's pad sits exactly one half-cube from gripperframe, so the approach is
+    shifted JAW_CLEARANCE toward the moving jaw: the fixed jaw clears the cube on the way
+    down and the closing jaw slides the cube home against it.
+    """
+    yaw = closing_yaw(cube_pose(scene, data)[1], jaw_yaw(scene, data))
+    return yaw, cube - JAW_CLEARANCE * jp.array([jp.cos(yaw), jp.sin(yaw), 0.0])
 
 
 def interpolate(step: jax.Array, times: jax.Array, values: jax.Array) -> jax.Array:

@@ -93,10 +93,7 @@ def make_expert(scene: Scene, params: Params):
 
     def policy_one(state, key):
         cube = state.info.cube_start
-        yaw = expert.closing_yaw(tabletop.cube_pose(scene, state.data)[1], expert.jaw_yaw(scene, state.data))
-        # The fixed jaw's pad sits exactly one half-cube from gripperframe; descend 1 cm
-        # toward the moving jaw so it clears the cube, and let the closing jaw slide it home.
-        clear = cube - expert.JAW_CLEARANCE * jp.array([jp.cos(yaw), jp.sin(yaw), 0.0])
+        yaw, clear = expert.grasp_approach(scene, state.data, cube)
         above = clear.at[2].set(0.09)
         at = clear.at[2].set(grasp_z)
         times = jp.array([0.0, 20.0, 35.0, 42.0, 50.0, 58.0, 78.0])

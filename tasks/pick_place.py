@@ -82,9 +82,7 @@ def make_expert(scene: Scene, params: Params):
 
     def policy_one(state, key):
         cube, target = state.info.cube_start, state.info.target
-        yaw = expert.closing_yaw(tabletop.cube_pose(scene, state.data)[1], expert.jaw_yaw(scene, state.data))
-        offset = expert.JAW_CLEARANCE * jp.array([jp.cos(yaw), jp.sin(yaw), 0.0])
-        pick = cube - offset
+        yaw, pick = expert.grasp_approach(scene, state.data, cube)
         times = jp.array([0.0, 20.0, 35.0, 42.0, 50.0, 58.0, 75.0, 105.0, 120.0, 128.0, 140.0, 155.0])
         pos = jp.stack(
             [
