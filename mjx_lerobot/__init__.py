@@ -16,8 +16,12 @@ from mjx_lerobot.core import (  # noqa: E402
     Task,
     rollout,
 )
+from mjx_lerobot.gym_env import SO101Env, SO101VectorEnv, gym_id, register_envs  # noqa: E402
 from mjx_lerobot.registry import available_tasks, load_task, make  # noqa: E402
 from mjx_lerobot.scene import CONTROL_HZ, JOINTS, Scene, build_scene, enable_compilation_cache  # noqa: E402
+
+# gym.make("gym_so101_mjx/LiftCube-v0") and gym.make_vec(...) work once this package is imported.
+register_envs()
 
 __all__ = [
     "CONTROL_HZ",
@@ -25,6 +29,8 @@ __all__ = [
     "FAULT_NAN_STATE",
     "FAULT_OVERFLOW",
     "JOINTS",
+    "SO101Env",
+    "SO101VectorEnv",
     "Env",
     "EnvState",
     "Scene",
@@ -32,6 +38,7 @@ __all__ = [
     "available_tasks",
     "build_scene",
     "enable_compilation_cache",
+    "gym_id",
     "load_task",
     "make",
     "rollout",

@@ -147,32 +147,32 @@ class Env:
         return jax.vmap(self._reset_one)(keys)
 
     def step_fn(self, state: EnvState, action: jax.Array) -> EnvState:
-        nxt = jax.vmap(self._step_one)(state, action)
+        return self.autoreset_fn(state, self.advance_fn(state, action))
+
+    def advance_fn(self, state: EnvState, action: jax.Array) -> EnvState:
+        """One control step for every instance, without auto-reset: finished instances are
+        left in their terminal state (adapters read it, e.g. to render the last frame)."""
+        return jax.vmap(self._step_one)(state, action)
+
+    def autoreset_fn(self, prev: EnvState, nxt: EnvState) -> EnvState:
+        """Reset the instances that `nxt` finished, and record their terminal obs in final_obs.
+
+        Only runs the reset work on steps where some instance finished (lax.cond).
+        """
         done = nxt.terminated | nxt.truncated
 
         def auto_reset(nxt: EnvState) -> EnvState:
             fresh = jax.vmap(self._reset_one)(nxt.key)
-
-            def pick(new: jax.Array, old: jax.Array) -> jax.Array:
-                # Warp keeps a few buffers shared by the whole batch (no leading N axis); the
-                # next physics step rebuilds them, so only per-instance leaves are selected.
-                if old.ndim == 0 or old.shape[0] != done.shape[0]:
-                    return old
-                return jp.where(_bcast(done, old), new, old)
-
             return nxt.replace(
-                data=jax.tree.map(pick, fresh.data, nxt.data),
-                obs=jax.tree.map(pick, fresh.obs, nxt.obs),
-                info=jax.tree.map(pick, fresh.info, nxt.info),
+                data=select_instances(done, fresh.data, nxt.data),
+                obs=select_instances(done, fresh.obs, nxt.obs),
+                info=select_instances(done, fresh.info, nxt.info),
                 steps=jp.where(done, 0, nxt.steps),
                 key=jp.where(done, fresh.key, nxt.key),
             )
 
-        # Reset work only runs on steps where some instance finished.
         reset = jax.lax.cond(jp.any(done), auto_reset, lambda s: s, nxt)
-        return reset.replace(
-            final_obs=jax.tree.map(lambda f, o: jp.where(_bcast(done, o), o, f), state.final_obs, nxt.obs)
-        )
+        return reset.replace(final_obs=select_instances(done, nxt.obs, prev.final_obs))
 
     # -- one instance ---------------------------------------------------------------------
     def _reset_one(self, key: jax.Array) -> EnvState:
@@ -193,7 +193,9 @@ class Env:
             steps=jp.int32(0),
             key=key,
             info=info,
-            metrics=jax.tree.map(jp.zeros_like, metrics),
+            # float32, not weak-typed: the step's metrics must have the same types, or every
+            # jitted step would compile twice (once for the reset state, once for later ones).
+            metrics=jax.tree.map(lambda term: jp.zeros(jp.shape(term), jp.float32), metrics),
             final_obs=obs,
             fault=jp.int32(0),
         )
@@ -236,6 +238,21 @@ class Env:
 
 def _bcast(mask: jax.Array, like: jax.Array) -> jax.Array:
     return mask.reshape(mask.shape + (1,) * (like.ndim - mask.ndim))
+
+
+def select_instances(mask: jax.Array, new: Any, old: Any) -> Any:
+    """Per instance, `new` where `mask` [N] is set, else `old` (pytrees of [N, ...] leaves).
+
+    Warp keeps a few buffers shared by the whole batch (no leading N axis); the next physics
+    step rebuilds them, so those are taken from `old` untouched.
+    """
+
+    def pick(a: jax.Array, b: jax.Array) -> jax.Array:
+        if b.ndim == 0 or b.shape[0] != mask.shape[0]:
+            return b
+        return jp.where(_bcast(mask, b), a, b)
+
+    return jax.tree.map(pick, new, old)
 
 
 def _overflowed(scene: Scene, data: mjx.Data) -> jax.Array:

@@ -64,12 +64,3 @@ def make(task: str | Task, num_envs: int = 1, impl: str = "auto", **kwargs: Any)
     if jax.config.jax_compilation_cache_dir is None:
         enable_compilation_cache()
     return Env(load_task(task), num_envs=num_envs, impl=impl, **kwargs)
-
-
-def make_hub_env(task: Task, n_envs: int = 1, use_async_envs: bool = False, cfg: Any = None) -> Env:
-    """What a task file's `make_env` returns until the Gymnasium adapter lands: the batched env.
-
-    One process steps all instances in one call, so `use_async_envs` changes nothing.
-    """
-    impl = getattr(cfg, "impl", "auto") if cfg is not None else "auto"
-    return make(task, num_envs=n_envs, impl=impl)

@@ -19,19 +19,26 @@ class Renderer:
 
     def frame(self, qpos: np.ndarray, mocap_pos: np.ndarray | None = None, camera: str = "front") -> np.ndarray:
         """One H x W x 3 uint8 image of the state given by `qpos` (and the mocap targets)."""
+        return self.views(qpos, mocap_pos, (camera,))[0]
+
+    def views(self, qpos: np.ndarray, mocap_pos: np.ndarray | None, cameras: Sequence[str]) -> list[np.ndarray]:
+        """One H x W x 3 uint8 image per camera of one state (one forward pass for all)."""
         self.data.qpos[:] = qpos
         if mocap_pos is not None and self.model.nmocap:
             self.data.mocap_pos[:] = np.reshape(mocap_pos, (-1, 3))
         mujoco.mj_forward(self.model, self.data)
-        self._renderer.update_scene(self.data, camera=camera)
-        return self._renderer.render().copy()
+        images = []
+        for camera in cameras:
+            self._renderer.update_scene(self.data, camera=camera)
+            images.append(self._renderer.render().copy())
+        return images
 
     def frames(self, qpos: np.ndarray, mocap_pos: np.ndarray | None = None, cameras: Sequence[str] = ("front",)):
         """[T, H, W * len(cameras), 3] uint8: cameras side by side, one row per time step."""
         out = []
         for t in range(len(qpos)):
             mocap = None if mocap_pos is None else mocap_pos[t]
-            out.append(np.concatenate([self.frame(qpos[t], mocap, cam) for cam in cameras], axis=1))
+            out.append(np.concatenate(self.views(qpos[t], mocap, cameras), axis=1))
         return np.stack(out)
 
     def close(self) -> None:

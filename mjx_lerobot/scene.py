@@ -169,7 +169,13 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
     if impl == "warp":
         # We report overflows in EnvState.fault ourselves; the solver-iteration warning is
         # printed from inside kernels and would flood the console without adding anything.
+        import warp
         from mujoco_warp import OverflowType
+
+        # Warp logs a line per kernel module load at its default level; warnings still show.
+        warp.config.quiet = True
+        if hasattr(warp, "LOG_WARNING"):
+            warp.config.log_level = warp.LOG_WARNING
 
         quiet = int(OverflowType.ALL) & ~int(OverflowType.ITERATIONS | OverflowType.LS_ITERATIONS)
         mjx_model = mjx_model.replace(opt=mjx_model.opt.replace(_impl=mjx_model.opt._impl.replace(warn_overflow=quiet)))

@@ -123,7 +123,7 @@ TASK = Task(
 
 
 def make_env(n_envs: int = 1, use_async_envs: bool = False, cfg=None):
-    """EnvHub entry point (LeRobot): the batched env for this task."""
-    from mjx_lerobot.registry import make_hub_env
+    """EnvHub entry point (LeRobot): all `n_envs` instances as one batched Gymnasium VectorEnv."""
+    from mjx_lerobot.gym_env import make_hub_env
 
     return make_hub_env(TASK, n_envs, use_async_envs, cfg)

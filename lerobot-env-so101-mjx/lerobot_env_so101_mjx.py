@@ -1,0 +1,5 @@
+"""LeRobot plugin entry: importing it registers the `so101_mjx` env type (see mjx_lerobot.lerobot_env)."""
+
+from mjx_lerobot.lerobot_env import SO101MjxEnvConfig
+
+__all__ = ["SO101MjxEnvConfig"]
