@@ -202,7 +202,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             policy = self._env.task.expert(scene, self._env.params)
             to_units = lambda state, key: self.units.from_radians(action_to_ctrl(scene, policy(state, key)))
             self._expert = jax.jit(to_units)
-        return np.asarray(self._expert(self._state, jax.random.key(seed)))
+        return np.array(self._expert(self._state, jax.random.key(seed)))  # writable copy
 
     @property
     def state(self) -> EnvState | None:
@@ -358,8 +358,10 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         pre = self._view(nxt)  # terminal view of instances that just finished
         if self.autoreset_mode != AutoresetMode.DISABLED:
             nxt = self._env.autoreset_fn(state, nxt)
-        # NEXT_STEP: instances reset on the previous call sit out this step.
-        nxt = select_instances(hold, state, nxt)
+        # NEXT_STEP: instances reset on the previous call sit out this step. The select copies
+        # the whole state, so it only runs on steps that follow an episode end.
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            nxt = jax.lax.cond(hold.any(), lambda: select_instances(hold, state, nxt), lambda: nxt)
         return nxt, pre, self._view(nxt)
 
     # -- host side ------------------------------------------------------------------------
@@ -403,7 +405,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
 
     def _observation(self, view: dict[str, np.ndarray], only: np.ndarray | None = None):
         """The Gymnasium obs dict for all instances, or a list of per-instance dicts for `only`."""
-        obs: dict[str, Any] = {k: view[k] for k in ("agent_pos", "environment_state") if k in self.obs_keys}
+        # Copies: arrays fetched from the device are read-only, and users (torch) write into obs.
+        obs: dict[str, Any] = {k: np.array(view[k]) for k in ("agent_pos", "environment_state") if k in self.obs_keys}
         rows = range(self.num_envs) if only is None else np.flatnonzero(only)
         if "pixels" in self.obs_keys:
             images = [self._render_views(view["qpos"][i], view["mocap_pos"][i], self.cameras) for i in rows]

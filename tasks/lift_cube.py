@@ -8,8 +8,6 @@ Success      cube >= `lift_height` above where it started, held in the jaws, for
 Termination  success, or the cube falls off the table; truncation after 150 steps (5 s)
 """
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jp
 from flax import struct

@@ -8,8 +8,6 @@ Success      cube resting on the table within `success_radius` of the target, ja
 Termination  success, or the cube leaves the table; truncation after 240 steps (8 s)
 """
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jp
 from flax import struct

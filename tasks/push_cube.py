@@ -8,8 +8,6 @@ Success      cube centre within `success_radius` of the target, cube still on th
 Termination  success, or the cube leaves the table; truncation after 150 steps (5 s)
 """
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jp
 from flax import struct

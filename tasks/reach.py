@@ -9,8 +9,6 @@ Success      gripperframe within `success_radius` of the target
 Termination  success; truncation after 90 steps (3 s)
 """
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jp
 from flax import struct
