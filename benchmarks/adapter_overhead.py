@@ -10,15 +10,11 @@ Writes benchmarks/results/adapter_overhead_<device>.json.
 """
 
 import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
-from backends import device_tag
+from backends import write_report
 
 from mjx_lerobot.gym_env import SO101VectorEnv
 
@@ -79,17 +75,7 @@ def main() -> None:
                 f"adapter {row['adapter_step_ms']:9.2f} ms/step  overhead {row['overhead_pct']:+.1f}%",
                 flush=True,
             )
-    report = {
-        "device": device_tag(),
-        "jax_device": str(jax.devices()[0]),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.platform(),
-        "versions": {"jax": jax.__version__, "mujoco": __import__("mujoco").__version__},
-        "results": results,
-    }
-    out = Path(args.out or Path(__file__).parent / "results" / f"adapter_overhead_{device_tag()}.json")
-    out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {out}")
+    write_report("adapter_overhead", results, args.out)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,22 @@ def device_tag() -> str:
     return str(getattr(device, "device_kind", device.platform)).replace(" ", "-").lower()
 
 
+def write_report(name: str, results: list[dict], out: str | None = None) -> Path:
+    """Write results with the machine they ran on to results/<name>_<device>.json."""
+    report = {
+        "device": device_tag(),
+        "jax_device": str(jax.devices()[0]),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.platform(),
+        "versions": {"jax": jax.__version__, "mujoco": __import__("mujoco").__version__},
+        "results": results,
+    }
+    path = Path(out or Path(__file__).parent / "results" / f"{name}_{device_tag()}.json")
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+    return path
+
+
 def measure(task: str, impl: str, num_envs: int, steps: int) -> dict:
     env = mjx_lerobot.make(task, num_envs=num_envs, impl=impl)
     policy = env.task.expert(env.scene, env.params)
@@ -72,17 +88,7 @@ def main() -> None:
                 f"{row['env_steps_per_s']:>10,.0f} env steps/s  compile {row['compile_s']:.0f} s",
                 flush=True,
             )
-    report = {
-        "device": device_tag(),
-        "jax_device": str(jax.devices()[0]),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.platform(),
-        "versions": {"jax": jax.__version__, "mujoco": __import__("mujoco").__version__},
-        "results": results,
-    }
-    out = Path(args.out or Path(__file__).parent / "results" / f"backends_{device_tag()}.json")
-    out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {out}")
+    write_report("backends", results, args.out)
 
 
 if __name__ == "__main__":
