@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -20,25 +18,12 @@ import numpy as np
 
 import mjx_lerobot
 from mjx_lerobot.core import compile_rollout
-
-
-def device_tag() -> str:
-    device = jax.devices()[0]
-    if device.platform == "cpu":
-        return f"cpu-{os.cpu_count()}core"
-    return str(getattr(device, "device_kind", device.platform)).replace(" ", "-").lower()
+from mjx_lerobot.report import device_tag, machine_info
 
 
 def write_report(name: str, results: list[dict], out: str | None = None) -> Path:
     """Write results with the machine they ran on to results/<name>_<device>.json."""
-    report = {
-        "device": device_tag(),
-        "jax_device": str(jax.devices()[0]),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.platform(),
-        "versions": {"jax": jax.__version__, "mujoco": __import__("mujoco").__version__},
-        "results": results,
-    }
+    report = machine_info() | {"results": results}
     path = Path(out or Path(__file__).parent / "results" / f"{name}_{device_tag()}.json")
     path.write_text(json.dumps(report, indent=2))
     print(f"wrote {path}")

@@ -1,4 +1,11 @@
-"""The `mjx-lerobot` command: `demo` runs a task's scripted expert on many instances at once."""
+"""The `mjx-lerobot` command.
+
+demo      run a task's scripted expert on many instances at once; success and speed
+tasks     list the bundled tasks
+experts   measure every expert's success rate over many seeded episodes, per backend
+record    write expert demonstrations as a LeRobotDataset (needs the `lerobot` extra)
+replay    re-simulate a recorded episode and report how far it drifts from the record
+"""
 
 from __future__ import annotations
 
@@ -12,11 +19,9 @@ import numpy as np
 
 
 def _device_name() -> str:
-    import jax
+    from mjx_lerobot.report import device_name
 
-    device = jax.devices()[0]
-    kind = getattr(device, "device_kind", "")
-    return device.platform if kind.lower() in ("", device.platform) else f"{device.platform} ({kind})"
+    return device_name()
 
 
 def demo(args: argparse.Namespace) -> dict:
@@ -79,6 +84,90 @@ def demo(args: argparse.Namespace) -> dict:
     return result
 
 
+def experts(args: argparse.Namespace) -> list[dict]:
+    """Every (task, impl): the expert's first-episode success over `--episodes` seeded instances."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    import mjx_lerobot
+    from mjx_lerobot.expert import evaluate
+    from mjx_lerobot.report import device_tag, machine_info
+
+    mjx_lerobot.enable_compilation_cache()
+    tasks = mjx_lerobot.available_tasks() if args.tasks == "all" else args.tasks.split(",")
+    runs = [(task, impl) for task in tasks for impl in args.impl.split(",")]
+    results = []
+    bar = tqdm(runs, desc="experts", unit="run")
+    for task, impl in bar:
+        bar.set_postfix_str(f"{task} {impl}")
+        result = evaluate(task, args.episodes, impl, args.variation, args.action_noise, args.seed)
+        results.append(result)
+        bar.write(
+            f"{task:11s} {result['impl']:5s} success {result['success_rate']:7.2%} "
+            f"({result['successes']}/{result['episodes']}), faults {result['instances_with_faults']}, "
+            f"compile {result['compile_s']:.0f} s, run {result['run_s']:.0f} s"
+        )
+    if args.out != "":
+        out = Path(args.out or f"experts_{device_tag()}.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(machine_info() | {"results": results}, indent=2))
+        print(f"wrote {out}")
+    return results
+
+
+def record(args: argparse.Namespace) -> dict:
+    from mjx_lerobot.record import RecordConfig, record
+
+    cameras = tuple(c for c in args.cameras.split(",") if c)
+    repo_id = args.repo_id or f"local/so101_mjx_{args.task}"
+    cfg = RecordConfig(
+        task=args.task,
+        episodes=args.episodes,
+        root=args.root,
+        repo_id=repo_id,
+        cameras=cameras,
+        only_success=args.only_success,
+        num_envs=args.num_envs,
+        impl=args.impl,
+        seed=args.seed,
+        variation=args.variation,
+        action_noise=args.action_noise,
+        resume=args.resume,
+        progress=not args.json,
+    )
+    result = record(cfg)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        state = "interrupted: " if result["interrupted"] else ""
+        print(
+            f"{state}{result['episodes_in_dataset']} episodes in {args.root} ({result['episodes_written']} new, "
+            f"expert success {result['success_rate']:.1%} over {result['attempts']} attempts); "
+            f"{result['episodes_per_min']:.0f} episodes/min, {result['frames_per_s']:.0f} frames/s"
+        )
+        print(f"load it: LeRobotDataset({repo_id!r}, root={args.root!r})")
+    return result
+
+
+def replay(args: argparse.Namespace) -> dict:
+    from mjx_lerobot.record import replay
+
+    result = replay(args.root, args.episode, video=args.video or None, impl=args.impl)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"episode {result['episode']} ({result['task']}, {result['frames']} frames, impl={result['impl']}): "
+            f"max deviation {result['max_qpos_deviation']:.2e} in qpos, "
+            f"{result['max_state_deviation_deg']:.2e} deg in observation.state; "
+            f"success recorded {result['recorded_success']}, replayed {result['replayed_success']}"
+        )
+        if "video" in result:
+            print(f"video: {result['video']}")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mjx-lerobot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +180,34 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--video", default="demo.mp4", help="video of instance 0 ('' for none)")
     d.add_argument("--json", action="store_true", help="print the results as JSON only")
     sub.add_parser("tasks", help="list the bundled tasks")
+    e = sub.add_parser("experts", help="measure each expert's success rate over many seeded episodes")
+    e.add_argument("--tasks", default="all", help="comma-separated task names, or 'all'")
+    e.add_argument("--episodes", type=int, default=1000, help="seeded episodes per task and backend")
+    e.add_argument("--impl", default="jax,warp", help="comma-separated backends")
+    e.add_argument("--variation", type=float, default=1.0, help="per-episode plan variation, 0..1")
+    e.add_argument("--action-noise", type=float, default=0.0, help="DART noise std on executed actions")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", default=None, help="JSON results (default experts_<device>.json; '' for none)")
+    r = sub.add_parser("record", help="record expert demonstrations as a LeRobotDataset (v3)")
+    r.add_argument("--task", default="lift_cube")
+    r.add_argument("--episodes", type=int, default=100, help="episodes wanted in the dataset")
+    r.add_argument("--root", required=True, help="dataset directory")
+    r.add_argument("--repo-id", default=None, help="dataset id (default local/so101_mjx_<task>)")
+    r.add_argument("--cameras", default="", help="comma-separated cameras to store as videos, e.g. front,wrist")
+    r.add_argument("--only-success", action="store_true", help="keep only the episodes the expert succeeded in")
+    r.add_argument("--num-envs", type=int, default=64, help="instances simulated at once")
+    r.add_argument("--impl", default="auto", choices=("auto", "jax", "warp"))
+    r.add_argument("--seed", type=int, default=0, help="first episode seed")
+    r.add_argument("--variation", type=float, default=1.0, help="per-episode variation of the expert's plan, 0..1")
+    r.add_argument("--action-noise", type=float, default=0.0, help="DART noise std on executed actions")
+    r.add_argument("--resume", action="store_true", help="continue an interrupted recording up to --episodes")
+    r.add_argument("--json", action="store_true", help="no progress bar; print the results as JSON")
+    p = sub.add_parser("replay", help="re-simulate a recorded episode; report the deviation, render it")
+    p.add_argument("--root", required=True, help="dataset directory")
+    p.add_argument("--episode", type=int, default=0)
+    p.add_argument("--video", default="", help="write the replayed episode to this mp4")
+    p.add_argument("--impl", default=None, choices=("jax", "warp"), help="backend (default: the recording's)")
+    p.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "tasks":
         import mjx_lerobot
@@ -98,6 +215,18 @@ def main(argv: list[str] | None = None) -> int:
         for name in mjx_lerobot.available_tasks():
             task = mjx_lerobot.load_task(name)
             print(f"{name:12s} {task.episode_steps:4d} steps  {task.instruction}")
+        return 0
+    if args.command == "record":
+        if args.episodes < 1 or args.num_envs < 1:
+            parser.error("--episodes and --num-envs must be >= 1")
+        return 0 if not record(args)["interrupted"] else 130
+    if args.command == "replay":
+        replay(args)
+        return 0
+    if args.command == "experts":
+        if args.episodes < 1:
+            parser.error("--episodes must be >= 1")
+        experts(args)
         return 0
     if args.num_envs < 1:
         parser.error("--num-envs must be >= 1")

@@ -4,6 +4,15 @@ A task's expert lists waypoints for one instance (gripperframe position, jaw yaw
 target, arrival time in control steps); `track` interpolates between them at the instance's
 current step and turns the pose into joint targets with `ArmIK`. The result is an ordinary
 policy `(state, key) -> action` over the whole batch.
+
+For demonstrations, two kinds of diversity (see `expert_policy` and `dart`):
+
+- variation: each episode gets its own timing (every segment stretched or shortened) and
+  moves its free waypoints (hovers, not grasps) by up to 1 cm, drawn from the episode's key,
+  so one episode's plan stays fixed while episodes differ;
+- DART noise (Laskey et al. 2017): Gaussian noise on the *executed* action while the
+  *recorded* label stays the clean expert action, so the data shows how to recover from the
+  small errors a learned policy will make.
 """
 
 from __future__ import annotations
@@ -12,8 +21,9 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jp
+import numpy as np
 
-from mjx_lerobot.core import EnvState
+from mjx_lerobot.core import Env, EnvState
 from mjx_lerobot.ik import ArmIK, down_pose
 from mjx_lerobot.scene import Scene, ctrl_to_action
 from mjx_lerobot.tabletop import cube_pose, cube_yaw
@@ -22,6 +32,12 @@ GRIP_OPEN = 1.0  # rad: jaws ~7.5 cm apart, wide enough to straddle the cube wit
 PAN_AXIS_X = 0.0388  # m: the shoulder pan axis sits here on the x axis
 JAW_CLEARANCE = 0.01  # m: approach offset that keeps the fixed jaw off the cube
 GRIP_CLOSED = -0.17  # rad: the servo's closed end; on a cube it squeezes at its torque limit
+# Per-segment time factors under variation=1: a segment may run up to 15% faster or 35%
+# slower. Faster than that and the jaws arrive before the arm has settled above the cube.
+SEGMENT_STRETCH = (0.85, 1.35)
+WAYPOINT_JITTER = 0.01  # m, largest offset of a free waypoint under variation=1
+
+Policy = Callable[[EnvState, jax.Array], jax.Array]
 
 
 def closing_yaw(cube_quat: jax.Array, current_yaw: jax.Array) -> jax.Array:
@@ -59,11 +75,39 @@ def interpolate(step: jax.Array, times: jax.Array, values: jax.Array) -> jax.Arr
     return values[idx - 1] + alpha * (values[idx] - values[idx - 1])
 
 
-def make_tracker(scene: Scene) -> Callable:
-    """track(state_one, times, pos, yaw, grip) -> action (6,) for one instance."""
+def vary_plan(
+    key: jax.Array, times: jax.Array, pos: jax.Array, free: jax.Array | None, variation: float
+) -> tuple[jax.Array, jax.Array]:
+    """This episode's own version of a waypoint plan: segment durations scaled by factors in
+    SEGMENT_STRETCH and free waypoints moved by up to WAYPOINT_JITTER, both times `variation`."""
+    time_key, pos_key = jax.random.split(jax.random.fold_in(key, 0x5EED))
+    low, high = SEGMENT_STRETCH
+    stretch = 1.0 + variation * jax.random.uniform(time_key, (times.shape[0] - 1,), minval=low - 1, maxval=high - 1)
+    times = jp.concatenate([times[:1], times[0] + jp.cumsum(jp.diff(times) * stretch)])
+    if free is not None:
+        offset = jax.random.uniform(pos_key, pos.shape, minval=-1.0, maxval=1.0) * WAYPOINT_JITTER * variation
+        pos = pos + jp.asarray(free, jp.float32)[:, None] * offset
+    return times, pos
+
+
+def make_tracker(scene: Scene, variation: float = 0.0) -> Callable:
+    """track(state_one, times, pos, yaw, grip, free=None) -> action (6,) for one instance.
+
+    `free` (bool per waypoint) marks the waypoints that `variation` may move; timing varies
+    for every segment. The draws come from the episode's key (fixed for the whole episode).
+    """
     ik = ArmIK(scene)
 
-    def track(state: EnvState, times: jax.Array, pos: jax.Array, yaw: jax.Array, grip: jax.Array) -> jax.Array:
+    def track(
+        state: EnvState,
+        times: jax.Array,
+        pos: jax.Array,
+        yaw: jax.Array,
+        grip: jax.Array,
+        free: jax.Array | None = None,
+    ) -> jax.Array:
+        if variation:
+            times, pos = vary_plan(state.key, times, pos, free, variation)
         step = state.steps.astype(jp.float32)
         target_pos = interpolate(step, times, pos)
         target_yaw = interpolate(step, times, yaw)
@@ -76,7 +120,7 @@ def make_tracker(scene: Scene) -> Callable:
     return track
 
 
-def batched(policy_one: Callable) -> Callable:
+def batched(policy_one: Callable) -> Policy:
     """Lift a one-instance policy(state, key) to the batch."""
 
     def policy(state: EnvState, key: jax.Array) -> jax.Array:
@@ -84,3 +128,85 @@ def batched(policy_one: Callable) -> Callable:
         return jax.vmap(policy_one)(state, keys)
 
     return policy
+
+
+def expert_policy(env: Env, variation: float = 0.0) -> Policy:
+    """The task's scripted expert for `env`'s batch: policy(state, key) -> action [N, 6]."""
+    if env.task.expert is None:
+        raise ValueError(f"task {env.task.name!r} has no scripted expert")
+    if not 0.0 <= variation <= 1.0:
+        raise ValueError(f"variation must be in [0, 1], got {variation}")
+    return env.task.expert(env.scene, env.params, variation=variation)
+
+
+def dart(policy: Policy, action_noise: float) -> Callable[[EnvState, jax.Array], tuple[jax.Array, jax.Array]]:
+    """(state, key) -> (executed, label): the label is `policy`'s action, the executed action
+    adds Gaussian noise of std `action_noise` (action units, where [-1, 1] spans a joint's range)."""
+    if not action_noise >= 0.0:
+        raise ValueError(f"action_noise must be >= 0, got {action_noise}")
+
+    def act(state: EnvState, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        policy_key, noise_key = jax.random.split(key)
+        label = policy(state, policy_key)
+        noise = action_noise * jax.random.normal(noise_key, label.shape, label.dtype)
+        return jp.clip(label + noise, -1.0, 1.0), label
+
+    return act
+
+
+def noisy(policy: Policy, action_noise: float) -> Policy:
+    """`policy` with DART noise, as a plain policy returning the executed action."""
+    act = dart(policy, action_noise)
+    return lambda state, key: act(state, key)[0]
+
+
+def first_episode_success(traj: dict[str, jax.Array]) -> np.ndarray:
+    """[N] bool: did each instance's *first* episode of a rollout trajectory succeed?
+
+    A rollout auto-resets, so an instance that failed early may succeed in a later episode;
+    only the first episode counts (and one that never ended counts as a failure).
+    """
+    done = np.asarray(traj["terminated"]) | np.asarray(traj["truncated"])  # [T, N]
+    success = np.asarray(traj["success"])
+    ended = done.any(axis=0)
+    first = done.argmax(axis=0)
+    return ended & success[first, np.arange(done.shape[1])]
+
+
+def evaluate(
+    task: str,
+    num_episodes: int = 1000,
+    impl: str = "auto",
+    variation: float = 0.0,
+    action_noise: float = 0.0,
+    seed: int = 0,
+) -> dict:
+    """Success rate of `task`'s expert over `num_episodes` seeded episodes, all in one batch."""
+    import time
+
+    from mjx_lerobot.core import compile_rollout
+    from mjx_lerobot.registry import make
+
+    env = make(task, num_envs=num_episodes, impl=impl)
+    policy = noisy(expert_policy(env, variation), action_noise)
+    t0 = time.perf_counter()
+    run = compile_rollout(env, policy, env.episode_steps)
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, traj = jax.block_until_ready(run(jax.random.key(seed)))
+    run_s = time.perf_counter() - t0
+    success = first_episode_success(traj)
+    faults = (np.asarray(traj["fault"]) != 0).any(axis=0)
+    return {
+        "task": task,
+        "impl": env.impl,
+        "episodes": num_episodes,
+        "variation": variation,
+        "action_noise": action_noise,
+        "seed": seed,
+        "success_rate": float(success.mean()),
+        "successes": int(success.sum()),
+        "instances_with_faults": int(faults.sum()),
+        "compile_s": round(compile_s, 1),
+        "run_s": round(run_s, 1),
+    }

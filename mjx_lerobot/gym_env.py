@@ -225,7 +225,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         super().reset(seed=seed if isinstance(seed, int | np.integer) else None)
         mask = None if options is None else options.get("reset_mask")
         seeds = self._instance_seeds(seed)
-        keys = _seed_keys(seeds)
+        keys = seed_keys(seeds)
         if mask is None or self._state is None:
             self._state, view = self._reset_all(keys)
             self._autoreset[:] = False
@@ -490,7 +490,7 @@ class _FrameSequence(Sequence):
         return self._render_one(index % self._length)
 
 
-def _seed_keys(seeds: Sequence[int]) -> jax.Array:
+def seed_keys(seeds: Sequence[int]) -> jax.Array:
     """One PRNG key per 64-bit seed (both halves used, so distinct seeds give distinct keys)."""
     seeds = np.asarray(seeds, np.uint64)
     low = (seeds & np.uint64(0xFFFFFFFF)).astype(np.uint32)

@@ -84,9 +84,9 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
     return info.held_steps >= params.hold_steps
 
 
-def make_expert(scene: Scene, params: Params):
+def make_expert(scene: Scene, params: Params, variation: float = 0.0):
     """Top-down grasp: hover, descend around the cube, close, lift 8 cm, hold."""
-    track = expert.make_tracker(scene)
+    track = expert.make_tracker(scene, variation)
     grasp_z = 0.022  # gripperframe height at the grasp: fingertips just clear the table
 
     def policy_one(state, key):
@@ -99,7 +99,8 @@ def make_expert(scene: Scene, params: Params):
         yaws = jp.full(7, yaw)
         open_, closed = expert.GRIP_OPEN, expert.GRIP_CLOSED
         grip = jp.array([open_, open_, open_, open_, closed, closed, closed])
-        return track(state, times, pos, yaws, grip)
+        free = jp.array([True, True, False, False, False, False, False])  # the hovers; not the grasp or lift
+        return track(state, times, pos, yaws, grip, free)
 
     return expert.batched(policy_one)
 

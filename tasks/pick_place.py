@@ -73,9 +73,9 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
     return placed & resting & released
 
 
-def make_expert(scene: Scene, params: Params):
+def make_expert(scene: Scene, params: Params, variation: float = 0.0):
     """lift_cube's grasp, carry 6 cm above the table to the target, lower, open, back off."""
-    track = expert.make_tracker(scene)
+    track = expert.make_tracker(scene, variation)
     grasp_z = 0.022
 
     def policy_one(state, key):
@@ -100,7 +100,8 @@ def make_expert(scene: Scene, params: Params):
         )
         open_, closed = expert.GRIP_OPEN, expert.GRIP_CLOSED
         grip = jp.array([open_, open_, open_, open_, closed, closed, closed, closed, closed, closed, open_, open_])
-        return track(state, times, pos, jp.full(12, yaw), grip)
+        free = jp.array([True, True, False, False, False, False, True, True, False, False, False, True])
+        return track(state, times, pos, jp.full(12, yaw), grip, free)
 
     return expert.batched(policy_one)
 

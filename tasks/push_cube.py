@@ -77,9 +77,9 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
     return (cube_to_target(scene, data, info) < params.success_radius) & on_table
 
 
-def make_expert(scene: Scene, params: Params):
+def make_expert(scene: Scene, params: Params, variation: float = 0.0):
     """Closed jaws behind the cube, low, then sweep through it to the target."""
-    track = expert.make_tracker(scene)
+    track = expert.make_tracker(scene, variation)
 
     def policy_one(state, key):
         cube, target = state.info.cube_start, state.info.target
@@ -98,8 +98,13 @@ def make_expert(scene: Scene, params: Params):
                 (target - 0.04 * direction).at[2].set(0.08),
             ]
         )
+        # Closed loop across the push line: if the cube has slid sideways, follow it.
+        cube_now, _ = tabletop.cube_pose(scene, state.data)
+        drift = (cube_now - cube).at[2].set(0.0)
+        pos = pos + drift - jp.dot(drift, direction) * direction
         grip = jp.full(5, expert.GRIP_CLOSED)
-        return track(state, times, pos, jp.full(5, yaw), grip)
+        free = jp.array([True, True, False, False, True])  # the approach height and the retreat
+        return track(state, times, pos, jp.full(5, yaw), grip, free)
 
     return expert.batched(policy_one)
 

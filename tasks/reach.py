@@ -63,15 +63,16 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
     return distance(scene, data, info) < params.success_radius
 
 
-def make_expert(scene: Scene, params: Params):
+def make_expert(scene: Scene, params: Params, variation: float = 0.0):
     """Straight line from the start pose to the target in 1 s, fingers pointing down."""
-    track = expert.make_tracker(scene)
+    track = expert.make_tracker(scene, variation)
 
     def policy_one(state, key):
         target = state.info.target
         yaw = jp.arctan2(target[1], target[0] - expert.PAN_AXIS_X)  # jaws across the arm's plane
         times = jp.array([0.0, 30.0])
         pos = jp.stack([tabletop.READY_EE, target])
+        # Only the timing varies: the start is where the arm is, the end is the target.
         return track(state, times, pos, jp.full(2, yaw), jp.full(2, 0.3))
 
     return expert.batched(policy_one)

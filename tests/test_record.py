@@ -1,0 +1,171 @@
+"""The data engine against the real lerobot: a recorded dataset loads with LeRobotDataset, holds
+what was simulated, replays exactly, survives Ctrl-C and resumes.
+
+Needs the `lerobot` extra; skips visibly without it, fails under MJX_LEROBOT_REQUIRE_LEROBOT=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jp
+import numpy as np
+import pytest
+
+if os.environ.get("MJX_LEROBOT_REQUIRE_LEROBOT") == "1":
+    import lerobot  # noqa: F401  (must be installed: fail loudly)
+else:
+    pytest.importorskip("lerobot", reason='lerobot not installed: pip install -e ".[lerobot]"')
+
+from lerobot.datasets.lerobot_dataset import LeRobotDataset  # noqa: E402
+
+import mjx_lerobot  # noqa: E402
+from mjx_lerobot.gym_env import SO101VectorEnv, seed_keys  # noqa: E402
+from mjx_lerobot.record import RecordConfig, record, replay  # noqa: E402
+from mjx_lerobot.units import MOTOR_NAMES, JointUnits  # noqa: E402
+
+REPO_ID = "test/so101_lift"
+
+
+@pytest.fixture(scope="module")
+def lift_dataset(tmp_path_factory) -> tuple[Path, dict]:
+    """Three lift_cube episodes from three instances at once, DART noise on, no video."""
+    root = tmp_path_factory.mktemp("data") / "lift"
+    cfg = RecordConfig(
+        task="lift_cube",
+        episodes=3,
+        root=str(root),
+        repo_id=REPO_ID,
+        num_envs=3,
+        impl="warp",
+        seed=100,
+        action_noise=0.005,
+        progress=False,
+    )
+    return root, record(cfg)
+
+
+def episode_columns(dataset: LeRobotDataset, episode: int) -> dict[str, np.ndarray]:
+    table = dataset.hf_dataset.with_format("numpy")
+    rows = np.flatnonzero(np.asarray(table["episode_index"]) == episode)
+    return {
+        key: np.asarray(table[key])[rows].reshape(len(rows), -1)
+        for key in dataset.features
+        if key in table.column_names
+    }
+
+
+def test_dataset_loads_in_lerobot_with_real_robot_features(lift_dataset):
+    root, result = lift_dataset
+    assert result["episodes_in_dataset"] == 3 and not result["interrupted"]
+    dataset = LeRobotDataset(REPO_ID, root=root)
+    assert dataset.num_episodes == 3
+    assert dataset.fps == 30
+    assert dataset.meta.robot_type == "so101_follower"
+    for key in ("observation.state", "action"):
+        assert dataset.features[key]["shape"] == (6,) or list(dataset.features[key]["shape"]) == [6]
+        assert dataset.features[key]["names"] == list(MOTOR_NAMES)
+    assert dataset.features["observation.environment_state"]["shape"] in ((10,), [10])
+    item = dataset[0]
+    assert item["observation.state"].shape == (6,) and item["action"].shape == (6,)
+    assert item["task"] == mjx_lerobot.load_task("lift_cube").instruction
+    lengths = [dataset.meta.episodes[i]["length"] for i in range(3)]
+    assert dataset.num_frames == sum(lengths) == result["frames_written"]
+    assert all(n < 150 for n in lengths)  # every expert episode ended in success, not a time-out
+
+
+def test_observation_state_is_what_was_simulated(lift_dataset):
+    """Re-run each episode from its seed with its executed actions: the recorded degrees match,
+    the first frame matches the Gym adapter's reset with that seed, and only the last frame is done."""
+    root, _ = lift_dataset
+    dataset = LeRobotDataset(REPO_ID, root=root)
+    env = mjx_lerobot.make("lift_cube", num_envs=1, impl="warp")
+    units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
+    step = jax.jit(env.advance_fn)
+    seeds = []
+    for episode in range(3):
+        ep = episode_columns(dataset, episode)
+        seed = int(ep["sim.seed"][0, 0])
+        seeds.append(seed)
+        state = env.reset_instances(seed_keys([seed]))
+        simulated = []
+        for action in ep["sim.action"]:
+            simulated.append(units.from_radians(np.asarray(state.obs["joint_pos"][0])))
+            state = step(state, jp.asarray(action[None]))
+        np.testing.assert_allclose(np.stack(simulated), ep["observation.state"], atol=1e-4)
+        assert ep["next.done"][:, 0].tolist() == [False] * (len(ep["next.done"]) - 1) + [True]
+        assert ep["next.success"][-1, 0]
+        # DART: the executed action is the label plus noise, so they differ, but not by much.
+        label = units.to_radians(ep["action"])
+        low, high = env.scene.ctrl_low, env.scene.ctrl_high
+        executed = low + (ep["sim.action"] + 1) * 0.5 * (high - low)
+        assert 0 < np.abs(executed - label).mean() < 0.05
+        gym_env = SO101VectorEnv(1, "lift_cube", impl="warp", units="degrees", obs_type="agent_pos")
+        obs, _ = gym_env.reset(seed=[seed])
+        np.testing.assert_allclose(obs["agent_pos"][0], ep["observation.state"][0], atol=1e-4)
+        gym_env.close()
+    assert len(set(seeds)) == 3
+
+
+def test_replay_is_exact_on_warp(lift_dataset, tmp_path):
+    root, _ = lift_dataset
+    result = replay(root, 1, video=str(tmp_path / "ep1.mp4"))
+    assert result["max_qpos_deviation"] == 0.0
+    assert result["max_state_deviation_deg"] < 1e-4  # float32 rounding of the degree conversion
+    assert result["recorded_success"] and result["replayed_success"]
+    assert (tmp_path / "ep1.mp4").stat().st_size > 10_000
+
+
+def test_record_refuses_to_overwrite_and_replay_checks_the_episode(lift_dataset):
+    root, _ = lift_dataset
+    with pytest.raises(SystemExit, match="not empty"):
+        record(RecordConfig(task="lift_cube", episodes=1, root=str(root), repo_id=REPO_ID, progress=False))
+    with pytest.raises(SystemExit, match="recorded with task='lift_cube'"):
+        record(RecordConfig(task="reach", episodes=1, root=str(root), repo_id=REPO_ID, resume=True, progress=False))
+    with pytest.raises(SystemExit, match="episode 7 is not in"):
+        replay(root, 7)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mjx_lerobot.cli", *args]
+
+
+def test_ctrl_c_keeps_whole_episodes_and_resume_completes(tmp_path):
+    """Interrupt a recording mid-way: the dataset loads with only complete episodes; --resume
+    records the rest with new seeds."""
+    root = tmp_path / "reach"
+    common = ["--task", "reach", "--root", str(root), "--num-envs", "4", "--impl", "warp", "--repo-id", "test/reach"]
+    proc = subprocess.Popen(_cli("record", "--episodes", "400", *common, "--json"), stdout=subprocess.PIPE, text=True)
+    info = root / "meta" / "info.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if info.exists() and json.loads(info.read_text()).get("total_episodes", 0) >= 3:
+            break
+        time.sleep(0.5)
+    assert proc.poll() is None, "the recording ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130  # interrupted, reported as such
+    interrupted = json.loads(out[out.index("{") :])
+    assert interrupted["interrupted"]
+    kept = interrupted["episodes_in_dataset"]
+    assert 3 <= kept < 400
+
+    dataset = LeRobotDataset("test/reach", root=root)
+    assert dataset.num_episodes == kept
+    for episode in range(kept):  # every stored episode is whole: it ends on its done frame
+        done = episode_columns(dataset, episode)["next.done"][:, 0]
+        assert done[-1] and not done[:-1].any()
+
+    subprocess.run(_cli("record", "--episodes", str(kept + 2), *common, "--resume", "--json"), check=True)
+    dataset = LeRobotDataset("test/reach", root=root)
+    assert dataset.num_episodes == kept + 2
+    seeds = [int(episode_columns(dataset, e)["sim.seed"][0, 0]) for e in range(kept + 2)]
+    assert len(set(seeds)) == kept + 2  # the resumed episodes are new ones
