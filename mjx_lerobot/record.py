@@ -39,6 +39,7 @@ import numpy as np
 from mjx_lerobot.core import Env, EnvState, select_instances
 from mjx_lerobot.expert import dart, expert_policy
 from mjx_lerobot.gym_env import ARM_OBS, seed_keys
+from mjx_lerobot.scene import action_to_ctrl
 from mjx_lerobot.units import MOTOR_NAMES, JointUnits
 
 ROBOT_TYPE = "so101_follower"  # what LeRobot's real SO-101 records under
@@ -176,8 +177,7 @@ class DemoStream:
     def _frame(self, state: EnvState, executed: jax.Array, label: jax.Array, nxt: EnvState) -> dict:
         env_state = [state.obs[k].reshape(self.env.num_envs, -1) for k in state.obs if k not in ARM_OBS]
         data = state.data
-        low, high = jp.asarray(self.env.scene.ctrl_low), jp.asarray(self.env.scene.ctrl_high)
-        label_rad = low + (label + 1.0) * 0.5 * (high - low)
+        label_rad = action_to_ctrl(self.env.scene, label)  # joint targets, radians
         return {
             "observation.state": self.units.from_radians(state.obs["joint_pos"]),
             "action": self.units.from_radians(label_rad),
