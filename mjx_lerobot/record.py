@@ -91,7 +91,7 @@ def flat_info(info: Any) -> jax.Array:
 
 def unflat_info(env: Env, flat: np.ndarray) -> Any:
     """Inverse of `flat_info` for one instance ([K] -> the task's info pytree, batch of 1)."""
-    template = env.reset_instances(seed_keys([0])).info
+    template = jax.eval_shape(env.reset_instances, seed_keys([0])).info  # shapes only
     leaves, treedef = jax.tree.flatten(template)
     out, start = [], 0
     for leaf in leaves:
