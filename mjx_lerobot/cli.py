@@ -5,11 +5,14 @@ tasks     list the bundled tasks
 experts   measure every expert's success rate over many seeded episodes, per backend
 record    write expert demonstrations as a LeRobotDataset (needs the `lerobot` extra)
 replay    re-simulate a recorded episode and report how far it drifts from the record
+train     train a PPO policy on N instances in one jitted loop; checkpoint and learning curve
+eval      success rate of a trained policy over many seeded episodes
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -168,6 +171,97 @@ def replay(args: argparse.Namespace) -> dict:
     return result
 
 
+def train(args: argparse.Namespace) -> dict:
+    """PPO: checkpoint, history, curve and a final evaluation in --out."""
+    from pathlib import Path
+
+    import mjx_lerobot
+    from mjx_lerobot import ppo
+    from mjx_lerobot.report import machine_info
+
+    mjx_lerobot.enable_compilation_cache()
+    overrides = dict(num_envs=args.num_envs, impl=args.impl)
+    if args.steps is not None:
+        overrides["total_steps"] = args.steps
+    for item in args.set:
+        name, _, value = item.partition("=")
+        overrides[name] = json.loads(value)
+    config = ppo.default_config(args.task, **overrides)
+    out = Path(args.out or f"runs/{args.task}")
+    print(f"training {args.task}: {config.num_envs} instances, {config.total_steps:,} env steps, {_device_name()}")
+    result = ppo.train(config, seed=args.seed, out_dir=out, max_minutes=args.max_minutes, progress=True)
+    history = result.history
+    summary = machine_info() | {
+        "task": args.task,
+        "config": dataclasses.asdict(config),
+        "seed": args.seed,
+        "env_steps": history["env_steps"][-1],
+        "train_wall_s": round(history["wall_s"][-1], 1),
+        "final_train_return": history["episode_return"][-1],
+        "final_train_success_rate": history["success_rate"][-1],
+        # Wall time (compile included) until the training episodes first reached each rate.
+        "minutes_to_train_success": {
+            f"{rate:.0%}": next(
+                (
+                    round(t / 60, 2)
+                    for t, s in zip(history["wall_s"], history["success_rate"], strict=True)
+                    if s >= rate
+                ),
+                None,
+            )
+            for rate in (0.5, 0.8, 0.95)
+        },
+        "checkpoint": str(out / "checkpoint.msgpack"),
+        "curve": str(out / "curve.png"),
+    }
+    if args.eval_episodes:
+        summary["eval"] = ppo.evaluate(result, num_episodes=args.eval_episodes, impl=args.impl, seed=10_000 + args.seed)
+        print(f"eval: success {summary['eval']['success_rate']:.1%} over {args.eval_episodes} seeded episodes")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"wrote {out}/checkpoint.msgpack, curve.png, summary.json")
+    return summary
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    import mjx_lerobot
+    from mjx_lerobot import ppo
+    from mjx_lerobot.report import machine_info
+
+    mjx_lerobot.enable_compilation_cache()
+    result = ppo.load(args.checkpoint)
+    stats = ppo.evaluate(result, num_episodes=args.episodes, impl=args.impl, seed=args.seed)
+    if args.video:
+        stats["video"] = str(_policy_video(result, args.video, args.seed))
+    if args.json:
+        print(json.dumps(machine_info() | stats, indent=2))
+    else:
+        print(
+            f"{stats['task']}: success {stats['success_rate']:.1%} ({stats['successes']}/{stats['episodes']} "
+            f"seeded episodes, impl={stats['impl']}, device={_device_name()}), "
+            f"{stats['mean_steps_to_end']:.0f} steps per episode on average"
+        )
+        if args.video:
+            print(f"video: {stats['video']}")
+    return stats
+
+
+def _policy_video(result, path: str, seed: int):
+    """One episode of the trained policy, front and wrist cameras."""
+    import jax
+
+    import mjx_lerobot
+    from mjx_lerobot import ppo
+    from mjx_lerobot.core import rollout
+    from mjx_lerobot.render import Renderer, write_video
+
+    env = mjx_lerobot.make(result.config.task, num_envs=1, impl="jax")
+    _, traj = rollout(env, ppo.make_policy(result), jax.random.key(seed), env.episode_steps)
+    renderer = Renderer(env.scene.mj_model, 240, 320)
+    frames = renderer.frames(np.asarray(traj["qpos"][:, 0]), np.asarray(traj["mocap_pos"][:, 0]), ("front", "wrist"))
+    renderer.close()
+    return write_video(path, frames, fps=mjx_lerobot.CONTROL_HZ)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mjx-lerobot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,7 +302,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--video", default="", help="write the replayed episode to this mp4")
     p.add_argument("--impl", default=None, choices=("jax", "warp"), help="backend (default: the recording's)")
     p.add_argument("--json", action="store_true")
+    t = sub.add_parser("train", help="train a PPO policy on N instances; checkpoint, learning curve, evaluation")
+    t.add_argument("--task", default="reach")
+    t.add_argument("--num-envs", type=int, default=2048)
+    t.add_argument("--steps", type=int, default=None, help="env steps over all instances (default: the task's)")
+    t.add_argument("--impl", default="auto", choices=("auto", "jax", "warp"))
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default=None, help="run directory (default runs/<task>)")
+    t.add_argument("--max-minutes", type=float, default=None, help="stop early after this much wall time")
+    t.add_argument("--eval-episodes", type=int, default=1000, help="seeded episodes evaluated at the end (0: none)")
+    t.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="any PPOConfig field")
+    v = sub.add_parser("eval", help="success rate of a trained policy over many seeded episodes")
+    v.add_argument("--checkpoint", required=True, help="checkpoint.msgpack written by train")
+    v.add_argument("--episodes", type=int, default=1000)
+    v.add_argument("--impl", default="auto", choices=("auto", "jax", "warp"))
+    v.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (train evaluates 10000+)")
+    v.add_argument("--video", default="", help="write one episode of the policy to this mp4")
+    v.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "train":
+        if args.num_envs < 1 or (args.steps is not None and args.steps < 1):
+            parser.error("--num-envs and --steps must be >= 1")
+        train(args)
+        return 0
+    if args.command == "eval":
+        if args.episodes < 1:
+            parser.error("--episodes must be >= 1")
+        evaluate(args)
+        return 0
     if args.command == "tasks":
         import mjx_lerobot
 

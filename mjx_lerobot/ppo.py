@@ -1,0 +1,597 @@
+"""PPO on thousands of SO-101 instances: collection, advantages and updates in one jitted function.
+
+    config = ppo.default_config("reach", num_envs=2048, total_steps=20_000_000)
+    result = ppo.train(config)                 # TrainResult: params, normalizer, history
+    ppo.evaluate(result, num_episodes=1000)    # first-episode success over seeded episodes
+    ppo.save(result, "reach.msgpack")
+
+One PPO update is `update` below, read top to bottom: `lax.scan` the batched env for
+`unroll_length` control steps (auto-reset inside the env), compute GAE, then `update_epochs`
+passes of minibatch Adam steps. `train` jits `lax.scan(update, ...)` over a chunk of updates
+and only returns to Python between chunks, for the progress bar, checkpoints and the curve.
+
+What the policy sees is what LeRobot sees: `agent_pos` (joint positions, radians) and
+`environment_state` (the task's objects and target), so a trained policy drives the
+Gymnasium adapter unchanged (`gym_policy`). From the joints it also computes the
+gripperframe position by forward kinematics, and every `*_pos` entry relative to it: an MLP
+learns a grasp far faster from "cube minus gripper" than from joint angles alone.
+
+Actions are the env's own: absolute joint targets in [-1, 1], a diagonal Gaussian around the
+actor's mean, clipped at the env boundary. Training does not end episodes on success (a
+positive reward stream that success cuts short teaches the policy to avoid success);
+evaluation does, as users and LeRobot's eval count it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flax.linen as nn
+import flax.serialization
+import jax
+import jax.numpy as jp
+import numpy as np
+import optax
+from flax import struct
+from mujoco import mjx
+
+from mjx_lerobot import tabletop
+from mjx_lerobot.core import Env, EnvState, select_instances
+from mjx_lerobot.gym_env import ARM_OBS
+from mjx_lerobot.registry import load_task
+from mjx_lerobot.scene import Scene, action_to_ctrl, build_scene, ctrl_to_action
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """Everything a run depends on; `default_config` fills in per-task values."""
+
+    task: str
+    num_envs: int = 2048
+    total_steps: int = 20_000_000  # env (control) steps over all instances
+    impl: str = "auto"
+    unroll_length: int = 16  # control steps collected per instance per update
+    num_minibatches: int = 8
+    update_epochs: int = 4
+    learning_rate: float = 3e-4
+    max_grad_norm: float = 1.0
+    gamma: float = 0.97
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    entropy_coef: float = 1e-3
+    value_coef: float = 0.5
+    reward_scale: float = 1.0
+    hidden: tuple[int, ...] = (256, 256, 256)
+    init_log_std: float = -1.0  # std 0.37 of the [-1, 1] joint range at the start
+    updates_per_chunk: int = 10  # updates per jitted call (one progress-bar tick)
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.unroll_length
+
+    @property
+    def num_updates(self) -> int:
+        return max(1, math.ceil(self.total_steps / self.batch_size))
+
+
+# Per-task values that differ from the defaults, found on the tasks here.
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "reach": dict(total_steps=20_000_000, init_log_std=-1.0),
+    "lift_cube": dict(total_steps=100_000_000, reward_scale=0.25, init_log_std=-1.2, entropy_coef=5e-4),
+    "push_cube": dict(total_steps=100_000_000, reward_scale=0.25, init_log_std=-1.2),
+    "pick_place": dict(total_steps=200_000_000, reward_scale=0.25, init_log_std=-1.2),
+}
+
+
+def default_config(task: str, **overrides: Any) -> PPOConfig:
+    """The config for `task` (its defaults, then `overrides`), validated here, not in XLA."""
+    load_task(task)  # a clear error for an unknown task
+    fields = {f.name for f in dataclasses.fields(PPOConfig)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise ValueError(f"unknown PPO config fields {sorted(unknown)}; known: {sorted(fields)}")
+    config = PPOConfig(task=task, **(TASK_DEFAULTS.get(task, {}) | overrides))
+    if config.num_envs < 1 or config.unroll_length < 1 or config.total_steps < 1:
+        raise ValueError(f"num_envs, unroll_length and total_steps must be >= 1, got {config}")
+    if config.batch_size % config.num_minibatches:
+        raise ValueError(
+            f"num_envs * unroll_length ({config.batch_size}) must divide into num_minibatches "
+            f"({config.num_minibatches})"
+        )
+    return config
+
+
+# ---------------------------------------------------------------------------------------
+# What the policy sees: LeRobot's agent_pos + environment_state, plus forward kinematics.
+
+
+class Features:
+    """agent_pos (6) + environment_state (k) -> the policy's input vector.
+
+    Adds the gripperframe position (forward kinematics on MJX's XLA path, whatever backend
+    the env runs) and each `*_pos` entry of the environment state minus it.
+    """
+
+    def __init__(self, task_name: str):
+        task = load_task(task_name)
+        self.scene = build_scene(task.scene, impl="jax", num_envs=1)
+        env = Env(task, num_envs=1, impl="jax")
+        obs = jax.eval_shape(env.reset_fn, jax.random.key(0)).obs
+        # The adapter's environment_state layout: non-arm keys in the obs dict's (sorted) order.
+        self.env_keys = tuple(k for k in obs if k not in ARM_OBS)
+        self.env_sizes = tuple(int(np.prod(obs[k].shape[1:])) for k in self.env_keys)
+        self.env_state_dim = sum(self.env_sizes)
+        offsets = np.cumsum((0,) + self.env_sizes)
+        self.pos_slices = tuple(
+            (int(offsets[i]), int(offsets[i + 1])) for i, k in enumerate(self.env_keys) if k.endswith("_pos")
+        )
+        self._template = mjx.make_data(self.scene.mjx_model)
+        self.dim = 6 + self.env_state_dim + 3 * (1 + len(self.pos_slices))
+
+    def from_obs(self, obs: dict[str, jax.Array]) -> jax.Array:
+        """Task observation dict (batched [N, ...]) -> [N, dim]."""
+        n = obs["joint_pos"].shape[0]
+        env_state = jp.concatenate([obs[k].reshape(n, -1) for k in self.env_keys], axis=1)
+        return self(obs["joint_pos"], env_state)
+
+    def __call__(self, agent_pos: jax.Array, environment_state: jax.Array) -> jax.Array:
+        ee = jax.vmap(self._gripper_pos)(agent_pos)
+        rel = [environment_state[:, a:b] - ee for a, b in self.pos_slices]
+        return jp.concatenate([agent_pos, environment_state, ee, *rel], axis=1).astype(jp.float32)
+
+    def _gripper_pos(self, joint_pos: jax.Array) -> jax.Array:
+        data = self._template.replace(qpos=self._template.qpos.at[self.scene.arm_qpos].set(joint_pos))
+        return mjx.kinematics(self.scene.mjx_model, data).site_xpos[self.scene.ee_site]
+
+
+@struct.dataclass
+class Normalizer:
+    """Running mean and variance of the policy inputs (Chan et al.'s parallel update)."""
+
+    mean: jax.Array
+    var: jax.Array
+    count: jax.Array
+
+    @classmethod
+    def create(cls, dim: int) -> Normalizer:
+        return cls(mean=jp.zeros(dim), var=jp.ones(dim), count=jp.float32(1e-4))
+
+    def update(self, batch: jax.Array) -> Normalizer:
+        batch = batch.reshape(-1, batch.shape[-1])
+        b_mean, b_var, b_count = batch.mean(0), batch.var(0), batch.shape[0]
+        total = self.count + b_count
+        delta = b_mean - self.mean
+        mean = self.mean + delta * b_count / total
+        m2 = self.var * self.count + b_var * b_count + delta**2 * self.count * b_count / total
+        return Normalizer(mean=mean, var=m2 / total, count=total)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return jp.clip((x - self.mean) / jp.sqrt(self.var + 1e-8), -10.0, 10.0)
+
+
+# ---------------------------------------------------------------------------------------
+# The network: separate actor and critic MLPs, a state-independent log std.
+
+
+class ActorCritic(nn.Module):
+    hidden: tuple[int, ...]
+    action_dim: int
+    init_log_std: float
+    action_bias: tuple[float, ...]  # the start pose: an untrained policy holds the arm still
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        def mlp(h: jax.Array, out: int, out_scale: float) -> jax.Array:
+            for width in self.hidden:
+                h = nn.swish(nn.Dense(width, kernel_init=nn.initializers.orthogonal(math.sqrt(2)))(h))
+            return nn.Dense(out, kernel_init=nn.initializers.orthogonal(out_scale))(h)
+
+        mean = mlp(x, self.action_dim, 0.01) + jp.asarray(self.action_bias)
+        log_std = self.param("log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
+        value = mlp(x, 1, 1.0)[..., 0]
+        return mean, jp.broadcast_to(log_std, mean.shape), value
+
+
+def make_network(config: PPOConfig, scene: Scene) -> ActorCritic:
+    # Every task starts the arm at READY_QPOS: centring the untrained actor there keeps early
+    # exploration around the workspace instead of flinging the arm to mid-range.
+    start_pose = np.asarray(ctrl_to_action(scene, tabletop.READY_QPOS))
+    return ActorCritic(
+        hidden=tuple(config.hidden),
+        action_dim=6,
+        init_log_std=config.init_log_std,
+        action_bias=tuple(float(a) for a in start_pose),
+    )
+
+
+def gaussian_log_prob(x: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
+    return jp.sum(-0.5 * ((x - mean) / jp.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi), axis=-1)
+
+
+# ---------------------------------------------------------------------------------------
+# Training state and one update.
+
+
+@struct.dataclass
+class EpisodeStats:
+    """Running per-instance sums, and the totals of episodes that ended during an update."""
+
+    running_return: jax.Array  # [N]
+    running_success: jax.Array  # [N] bool, succeeded at some step of the current episode
+    ended: jax.Array  # () episodes that ended
+    return_sum: jax.Array  # () their summed return
+    success_sum: jax.Array  # () how many of them succeeded
+
+
+@struct.dataclass
+class Runner:
+    params: Any
+    opt_state: Any
+    normalizer: Normalizer
+    env_state: EnvState
+    stats: EpisodeStats
+    key: jax.Array
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """A trained policy: what `make_policy`, `gym_policy`, `evaluate` and `save` take."""
+
+    config: PPOConfig
+    params: Any
+    normalizer: Normalizer
+    history: dict[str, list[float]]
+
+
+class Trainer:
+    """Builds the env, network and the jitted `train_chunk` for one config."""
+
+    def __init__(self, config: PPOConfig):
+        self.config = config
+        task = dataclasses.replace(load_task(config.task), terminate_on_success=False)
+        self.env = Env(task, num_envs=config.num_envs, impl=config.impl)
+        self.features = Features(config.task)
+        self.network = make_network(config, self.env.scene)
+        self.optimizer = optax.chain(
+            optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate, eps=1e-5)
+        )
+        self.train_chunk = jax.jit(self._train_chunk)
+
+    def init(self, seed: int) -> Runner:
+        """The starting point: fresh network, optimizer, normalizer and env batch."""
+        # Jitted like train_chunk, so its outputs are placed exactly as train_chunk's are:
+        # otherwise the second chunk sees differently committed arrays and compiles again.
+        return jax.jit(self._init)(jax.random.key(seed))
+
+    def _init(self, key: jax.Array) -> Runner:
+        key, net_key, env_key = jax.random.split(key, 3)
+        params = self.network.init(net_key, jp.zeros((1, self.features.dim)))
+        n = self.config.num_envs
+        stats = EpisodeStats(
+            running_return=jp.zeros(n),
+            running_success=jp.zeros(n, bool),
+            ended=jp.float32(0),
+            return_sum=jp.float32(0),
+            success_sum=jp.float32(0),
+        )
+        env_state = self.env.reset_fn(env_key)
+        normalizer = Normalizer.create(self.features.dim).update(self.features.from_obs(env_state.obs))
+        return Runner(params, self.optimizer.init(params), normalizer, env_state, stats, key)
+
+    def _train_chunk(self, runner: Runner) -> tuple[Runner, dict[str, jax.Array]]:
+        return jax.lax.scan(lambda r, _: self.update(r), runner, None, length=self.config.updates_per_chunk)
+
+    def update(self, runner: Runner) -> tuple[Runner, dict[str, jax.Array]]:
+        """One PPO update: collect, advantages, `update_epochs` x `num_minibatches` Adam steps."""
+        cfg, env, features, network = self.config, self.env, self.features, self.network
+
+        # 1. Collect unroll_length steps of every instance; the env auto-resets inside.
+        def env_step(carry: tuple[EnvState, EpisodeStats, jax.Array], _):
+            state, stats, key = carry
+            key, act_key = jax.random.split(key)
+            obs = features.from_obs(state.obs)
+            mean, log_std, value = network.apply(runner.params, runner.normalizer(obs))
+            action = mean + jp.exp(log_std) * jax.random.normal(act_key, mean.shape)
+            nxt = env.step_fn(state, jp.clip(action, -1.0, 1.0))
+            done = nxt.terminated | nxt.truncated
+            # After an episode end nxt.obs is the next episode's start; bootstrap from the
+            # observation the episode ended on (kept in final_obs) instead.
+            end_obs = features.from_obs(select_instances(done, nxt.final_obs, nxt.obs))
+            ep_return = stats.running_return + nxt.reward
+            ep_success = stats.running_success | nxt.success
+            stats = EpisodeStats(
+                running_return=jp.where(done, 0.0, ep_return),
+                running_success=ep_success & ~done,
+                ended=stats.ended + done.sum(),
+                return_sum=stats.return_sum + jp.where(done, ep_return, 0.0).sum(),
+                success_sum=stats.success_sum + (ep_success & done).sum(),
+            )
+            step = dict(
+                obs=obs,
+                action=action,
+                log_prob=gaussian_log_prob(action, mean, log_std),
+                value=value,
+                reward=nxt.reward * cfg.reward_scale,
+                terminated=nxt.terminated,
+                done=done,
+                end_obs=end_obs,
+            )
+            return (nxt, stats, key), step
+
+        key, rollout_key, shuffle_key = jax.random.split(runner.key, 3)
+        zero = jp.float32(0)
+        stats = runner.stats.replace(ended=zero, return_sum=zero, success_sum=zero)
+        (env_state, stats, _), traj = jax.lax.scan(
+            env_step, (runner.env_state, stats, rollout_key), None, length=cfg.unroll_length
+        )
+
+        # 2. Generalized advantage estimation, backwards in time. Truncation is not an end
+        # of the task: the value of where the episode stopped is bootstrapped.
+        end_value = network.apply(runner.params, runner.normalizer(traj["end_obs"]))[2]
+        next_value = jp.where(traj["terminated"], 0.0, end_value)
+
+        def gae_step(advantage: jax.Array, t: dict[str, jax.Array]):
+            delta = t["reward"] + cfg.gamma * t["next_value"] - t["value"]
+            advantage = delta + cfg.gamma * cfg.gae_lambda * (1.0 - t["done"]) * advantage
+            return advantage, advantage
+
+        gae_in = dict(reward=traj["reward"], next_value=next_value, value=traj["value"], done=traj["done"])
+        _, advantages = jax.lax.scan(gae_step, jp.zeros(cfg.num_envs), gae_in, reverse=True)
+        returns = advantages + traj["value"]
+
+        # 3. Minibatch updates on the flattened [T * N] batch.
+        batch = dict(
+            obs=runner.normalizer(traj["obs"]),
+            action=traj["action"],
+            log_prob=traj["log_prob"],
+            advantage=advantages,
+            returns=returns,
+        )
+        batch = jax.tree.map(lambda x: x.reshape((cfg.batch_size,) + x.shape[2:]), batch)
+
+        def loss_fn(params: Any, mb: dict[str, jax.Array]):
+            mean, log_std, value = network.apply(params, mb["obs"])
+            ratio = jp.exp(gaussian_log_prob(mb["action"], mean, log_std) - mb["log_prob"])
+            adv = (mb["advantage"] - mb["advantage"].mean()) / (mb["advantage"].std() + 1e-8)
+            policy_loss = -jp.minimum(ratio * adv, jp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * adv).mean()
+            value_loss = 0.5 * ((value - mb["returns"]) ** 2).mean()
+            entropy = jp.sum(log_std + 0.5 * math.log(2 * math.pi * math.e), axis=-1).mean()
+            loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy_coef * entropy
+            return loss, dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy)
+
+        def minibatch_step(carry: tuple[Any, Any], mb: dict[str, jax.Array]):
+            params, opt_state = carry
+            grads, info = jax.grad(loss_fn, has_aux=True)(params, mb)
+            updates, opt_state = self.optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), info
+
+        def epoch(carry: tuple[Any, Any], epoch_key: jax.Array):
+            order = jax.random.permutation(epoch_key, cfg.batch_size)
+            minibatches = jax.tree.map(lambda x: x[order].reshape((cfg.num_minibatches, -1) + x.shape[1:]), batch)
+            return jax.lax.scan(minibatch_step, carry, minibatches)
+
+        (params, opt_state), losses = jax.lax.scan(
+            epoch, (runner.params, runner.opt_state), jax.random.split(shuffle_key, cfg.update_epochs)
+        )
+        # Normalizer statistics follow the data, after the update that used the old ones.
+        normalizer = runner.normalizer.update(traj["obs"])
+
+        metrics = jax.tree.map(jp.mean, losses) | dict(
+            episodes=stats.ended,
+            return_sum=stats.return_sum,
+            success_sum=stats.success_sum,
+            reward=traj["reward"].mean() / cfg.reward_scale,
+            action_std=jp.exp(params["params"]["log_std"]).mean(),
+            faults=(env_state.fault != 0).sum(),
+        )
+        return Runner(params, opt_state, normalizer, env_state, stats, key), metrics
+
+
+def train(
+    config: PPOConfig,
+    seed: int = 0,
+    progress: bool = True,
+    out_dir: str | Path | None = None,
+    max_minutes: float | None = None,
+    log: Callable[[dict], None] | None = None,
+) -> TrainResult:
+    """Train `config`; checkpoint, history and learning curve go to `out_dir` after every chunk.
+
+    Stops early, with what it has, after `max_minutes`. `history` holds one row per chunk:
+    env steps, wall seconds (compile included), mean return and success rate of the episodes
+    that ended in that chunk, env steps/s.
+    """
+    from tqdm.auto import tqdm
+
+    t_start = time.perf_counter()
+    trainer = Trainer(config)
+    runner = trainer.init(seed)
+    history: dict[str, list[float]] = {k: [] for k in ("env_steps", "wall_s", "episode_return", "success_rate")}
+    history["steps_per_s"] = []
+    chunks = math.ceil(config.num_updates / config.updates_per_chunk)
+    steps_per_chunk = config.batch_size * config.updates_per_chunk
+    result = TrainResult(config, runner.params, runner.normalizer, history)
+    bar = tqdm(total=chunks * steps_per_chunk, unit="step", unit_scale=True, disable=not progress, desc=config.task)
+    last_return = math.nan
+    for chunk in range(chunks):
+        t0 = time.perf_counter()
+        runner, metrics = trainer.train_chunk(runner)
+        metrics = jax.device_get(metrics)
+        chunk_s = time.perf_counter() - t0
+        episodes = float(metrics["episodes"].sum())
+        if episodes:
+            last_return = float(metrics["return_sum"].sum() / episodes)
+        row = dict(
+            env_steps=(chunk + 1) * steps_per_chunk,
+            wall_s=time.perf_counter() - t_start,
+            episode_return=last_return,
+            success_rate=float(metrics["success_sum"].sum() / episodes) if episodes else math.nan,
+            steps_per_s=steps_per_chunk / chunk_s,
+        )
+        for k, v in row.items():
+            history[k].append(v)
+        bar.update(steps_per_chunk)
+        bar.set_postfix(
+            ret=f"{row['episode_return']:.1f}",
+            success=f"{row['success_rate']:.0%}",
+            sps=f"{row['steps_per_s']:,.0f}",
+            std=f"{float(metrics['action_std'][-1]):.2f}",
+        )
+        if log is not None:
+            log(row | dict(action_std=float(metrics["action_std"][-1]), faults=int(metrics["faults"].max())))
+        result = TrainResult(config, runner.params, runner.normalizer, history)
+        if out_dir is not None:
+            save(result, Path(out_dir) / "checkpoint.msgpack")
+        if max_minutes is not None and time.perf_counter() - t_start > 60 * max_minutes:
+            bar.write(f"stopping after {row['wall_s'] / 60:.1f} min (--max-minutes {max_minutes})")
+            break
+    bar.close()
+    if out_dir is not None:
+        plot_history(history, Path(out_dir) / "curve.png", title=config.task)
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Using a trained policy: in a JAX rollout, through the Gym adapter, evaluated, saved.
+
+
+def _actor(result: TrainResult) -> tuple[Features, Callable[[jax.Array], jax.Array]]:
+    features = Features(result.config.task)
+    network = make_network(result.config, features.scene)
+
+    def act(x: jax.Array) -> jax.Array:
+        mean, _, _ = network.apply(result.params, result.normalizer(x))
+        return jp.clip(mean, -1.0, 1.0)
+
+    return features, act
+
+
+def make_policy(result: TrainResult) -> Callable[[EnvState, jax.Array], jax.Array]:
+    """The deterministic policy (the actor's mean) as `policy(state, key) -> action`, for
+    `mjx_lerobot.core.rollout` and anything else that steps an `Env`."""
+    features, act = _actor(result)
+    return lambda state, key: act(features.from_obs(state.obs))
+
+
+def gym_policy(result: TrainResult) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+    """numpy obs dict -> numpy action, for `SO101VectorEnv(obs_type="environment_state_agent_pos",
+    units="radians")`: actions come back as joint targets in radians, the adapter's units."""
+    features, act = _actor(result)
+    scene = features.scene
+
+    @jax.jit
+    def policy(agent_pos: jax.Array, environment_state: jax.Array) -> jax.Array:
+        return action_to_ctrl(scene, act(features(agent_pos, environment_state)))
+
+    def run(obs: dict[str, np.ndarray]) -> np.ndarray:
+        missing = {"agent_pos", "environment_state"} - set(obs)
+        if missing:
+            raise ValueError(f"the policy needs obs_type='environment_state_agent_pos'; missing {sorted(missing)}")
+        agent_pos = np.asarray(obs["agent_pos"], np.float32)
+        env_state = np.asarray(obs["environment_state"], np.float32)
+        if agent_pos.ndim == 1:  # one instance (SO101Env)
+            return np.asarray(run({"agent_pos": agent_pos[None], "environment_state": env_state[None]})[0])
+        if env_state.shape[-1] != features.env_state_dim:
+            raise ValueError(
+                f"environment_state has {env_state.shape[-1]} entries; this policy was trained on "
+                f"{result.config.task!r} ({features.env_state_dim})"
+            )
+        return np.asarray(policy(agent_pos, env_state))
+
+    return run
+
+
+def evaluate(result: TrainResult, num_episodes: int = 1000, impl: str = "auto", seed: int = 0) -> dict:
+    """First-episode success of the deterministic policy over `num_episodes` seeded episodes of
+    the task as users run it (ending on success), all in one batch."""
+    from mjx_lerobot.core import compile_rollout
+    from mjx_lerobot.expert import first_episode_success
+
+    env = Env(load_task(result.config.task), num_envs=num_episodes, impl=impl)
+    t0 = time.perf_counter()
+    run = compile_rollout(env, make_policy(result), env.episode_steps)
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, traj = jax.block_until_ready(run(jax.random.key(seed)))
+    run_s = time.perf_counter() - t0
+    success = first_episode_success(traj)
+    done = np.asarray(traj["terminated"]) | np.asarray(traj["truncated"])
+    first_end = done.argmax(axis=0)
+    return {
+        "task": result.config.task,
+        "impl": env.impl,
+        "episodes": num_episodes,
+        "seed": seed,
+        "success_rate": float(success.mean()),
+        "successes": int(success.sum()),
+        "mean_steps_to_end": float(first_end[done.any(axis=0)].mean() + 1) if done.any() else math.nan,
+        "instances_with_faults": int((np.asarray(traj["fault"]) != 0).any(axis=0).sum()),
+        "compile_s": round(compile_s, 1),
+        "run_s": round(run_s, 1),
+    }
+
+
+def save(result: TrainResult, path: str | Path) -> Path:
+    """Write params, normalizer, config and history to one msgpack file (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = {
+        "format": "mjx_lerobot.ppo/1",
+        "config": json.dumps(dataclasses.asdict(result.config)),
+        "history": json.dumps(result.history),
+        "params": jax.device_get(result.params),
+        "normalizer": jax.device_get(dataclasses.asdict(result.normalizer)),
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(flax.serialization.msgpack_serialize(blob))
+    tmp.replace(path)  # a crash mid-write never leaves a half checkpoint
+    return path
+
+
+def load(path: str | Path) -> TrainResult:
+    """Read a checkpoint written by `save` (or `mjx-lerobot train`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    blob = flax.serialization.msgpack_restore(path.read_bytes())
+    if not isinstance(blob, dict) or blob.get("format") != "mjx_lerobot.ppo/1":
+        raise ValueError(f"{path} is not an mjx_lerobot PPO checkpoint")
+    config = json.loads(blob["config"])
+    config["hidden"] = tuple(config["hidden"])
+    return TrainResult(
+        config=PPOConfig(**config),
+        params=jax.tree.map(jp.asarray, blob["params"]),
+        normalizer=Normalizer(**{k: jp.asarray(v) for k, v in blob["normalizer"].items()}),
+        history=json.loads(blob["history"]),
+    )
+
+
+def plot_history(history: dict[str, list[float]], path: str | Path | None = None, title: str = ""):
+    """Learning curve: episode return and success rate against env steps (and wall time)."""
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = np.asarray(history["env_steps"], float)
+    fig, (ax_ret, ax_succ) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax_ret.plot(steps, history["episode_return"])
+    ax_ret.set(xlabel="env steps", ylabel="episode return", title=f"{title} return".strip())
+    ax_succ.plot(steps, 100 * np.asarray(history["success_rate"], float))
+    ax_succ.set(xlabel="env steps", ylabel="success %", ylim=(-2, 102), title=f"{title} success".strip())
+    if history["wall_s"]:
+        fig.suptitle(f"{steps[-1]:,.0f} env steps in {history['wall_s'][-1] / 60:.1f} min", fontsize=9)
+    for ax in (ax_ret, ax_succ):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
