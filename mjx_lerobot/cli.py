@@ -7,6 +7,7 @@ record    write expert demonstrations as a LeRobotDataset (needs the `lerobot` e
 replay    re-simulate a recorded episode and report how far it drifts from the record
 train     train a PPO policy on N instances in one jitted loop; checkpoint and learning curve
 eval      success rate of a trained policy over many seeded episodes
+bench     throughput against num_envs for both backends, MuJoCo C and the seed peer, in one run
 """
 
 from __future__ import annotations
@@ -319,7 +320,25 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (train evaluates 10000+)")
     v.add_argument("--video", default="", help="write one episode of the policy to this mp4")
     v.add_argument("--json", action="store_true")
+    b = sub.add_parser("bench", help="throughput vs num_envs, both backends, MuJoCo C and the seed peer, one run")
+    b.add_argument("--task", default="lift_cube")
+    b.add_argument("--num-envs", default="1,64,256,1024", help="comma-separated instance counts")
+    b.add_argument("--impl", default="jax,warp", help="comma-separated backends, measured in this order")
+    b.add_argument("--jax-num-envs", default="", help="instance counts for impl=jax (default: --num-envs)")
+    b.add_argument("--steps", type=int, default=60, help="control steps timed per configuration")
+    b.add_argument("--max-seconds", type=float, default=None, help="skip the remaining sizes after this long")
+    b.add_argument("--peer-python", default=".peer-venv/bin/python", help="interpreter with lerobothackathonenv")
+    b.add_argument("--peer-seconds", type=float, default=5.0, help="timed seconds per peer mode")
+    b.add_argument("--adapter-envs", type=int, default=256, help="instances for the Gym adapter overhead (0: skip)")
+    b.add_argument("--out", default=None, help="JSON path (default benchmarks/results/bench_<device>.json)")
+    b.add_argument("--note", default="", help="stored with the results, e.g. what else ran on the machine")
+    b.add_argument("--table", default="", help="only print the README table of this results JSON")
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        from mjx_lerobot import bench
+
+        bench.main(args)
+        return 0
     if args.command == "train":
         if args.num_envs < 1 or (args.steps is not None and args.steps < 1):
             parser.error("--num-envs and --steps must be >= 1")
