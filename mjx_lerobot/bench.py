@@ -162,19 +162,24 @@ def measure_peer(python: str, seconds: float, pythonpath: str | None = None) -> 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure_adapter(task: str, impl: str, num_envs: int, steps: int) -> dict:
-    """Gymnasium VectorEnv (numpy in, numpy out) vs the raw jitted step, rounds alternated."""
+def measure_adapter(
+    task: str, impl: str, num_envs: int, steps: int, rounds: int = 3, autoreset_mode: str = "NextStep"
+) -> dict:
+    """Gymnasium VectorEnv (numpy in, numpy out) vs the raw jitted step, rounds alternated so
+    machine noise hits both alike; medians of the rounds."""
     from mjx_lerobot.gym_env import SO101VectorEnv
 
-    gym_env = SO101VectorEnv(num_envs, task, impl=impl, obs_type="environment_state_agent_pos")
+    gym_env = SO101VectorEnv(
+        num_envs, task, impl=impl, obs_type="environment_state_agent_pos", autoreset_mode=autoreset_mode
+    )
     env = gym_env.env
     obs, _ = gym_env.reset(seed=0)
     action = obs["agent_pos"]  # hold still: no episode ends, both time the same work
     raw_action = jax.device_put(gym_env._to_core_action(action))
-    state = jax.block_until_ready(env.step(gym_env.state, raw_action))
+    state = jax.block_until_ready(env.step(gym_env.state, raw_action))  # compile both first
     gym_env.step(action)
     raw_s, adapter_s = [], []
-    for _ in range(3):
+    for _ in range(rounds):
         t0 = time.perf_counter()
         for _ in range(steps):
             state = env.step(state, raw_action)
@@ -184,11 +189,14 @@ def measure_adapter(task: str, impl: str, num_envs: int, steps: int) -> dict:
         for _ in range(steps):
             gym_env.step(action)
         adapter_s.append(time.perf_counter() - t0)
+    mode = gym_env.autoreset_mode.value
     gym_env.close()
-    raw, adapter = min(raw_s) / steps, min(adapter_s) / steps
+    raw, adapter = float(np.median(raw_s)) / steps, float(np.median(adapter_s)) / steps
     return {
+        "task": task,
         "impl": env.impl,
         "num_envs": num_envs,
+        "autoreset_mode": mode,
         "raw_step_ms": raw * 1e3,
         "adapter_step_ms": adapter * 1e3,
         "overhead_pct": 100 * (adapter / raw - 1),
