@@ -299,6 +299,8 @@ def _pick_devices(num_envs: int, devices: Sequence[jax.Device] | None) -> tuple[
             raise ValueError(f"num_envs={num_envs} does not split evenly over {len(devices)} devices")
         return devices
     devices = tuple(jax.devices())
+    if num_envs == 1:  # one instance (shape probes, a video, SO101Env): nothing to split
+        return devices[:1]
     if len(devices) > 1 and num_envs % len(devices):
         warnings.warn(
             f"num_envs={num_envs} does not split evenly over {len(devices)} devices: using one device. "
