@@ -1,11 +1,17 @@
 """Throughput of the seed peer, LeRobotHackathonEnv (dm_control), run in the peer's own Python.
 
-    .peer-venv/bin/python mjx_lerobot/peer_bench.py --seconds 5
+    .peer-venv/bin/python -P mjx_lerobot/peer_bench.py --seconds 5
 
 Prints one JSON object: env and physics steps/s for one env, and for gymnasium's
 AsyncVectorEnv with one worker process per core. Imports nothing from mjx_lerobot (the peer
 pins its own mujoco and dm-control), so `mjx-lerobot bench` runs this file as a subprocess
-with that interpreter; it ships inside the package only so that it can be found there.
+with that interpreter (`-P` keeps this folder off its sys.path); it ships inside the package
+so that an installed `mjx-lerobot bench` finds it wherever it runs.
+
+Its task: LeRobotGoalConditioned-v0, the SO-101 on a table with objects to place (the closest
+to lift_cube it has), stepped with random actions. Its dm_control Environment is built without
+a control timestep, so one env step is one physics step (of 2 ms); that number is read from
+the env itself, not assumed.
 """
 
 import argparse

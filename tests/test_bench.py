@@ -10,33 +10,71 @@ from mjx_lerobot.cli import main
 
 def test_bench_report_is_consistent(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    argv = ["bench", "--task", "reach", "--num-envs", "4", "--impl", "jax", "--steps", "8"]
-    argv += ["--peer-python", str(tmp_path / "no-peer"), "--adapter-envs", "0", "--out", str(out)]
-    assert main(argv) == 0
+    argv = ["bench", "--task", "reach", "--num-envs", "4", "--impl", "warp", "--steps", "4", "--no-progress"]
+    argv += ["--peer-python", str(tmp_path / "no-peer"), "--rollout-seconds", "0.2", "--adapter-envs", "0"]
+    assert main(argv + ["--out", str(out)]) == 0
     table = capsys.readouterr().out
     report = json.loads(out.read_text())
-    assert report["task"] == "reach" and report["device"] and report["versions"]["mujoco"]
+    assert report["task"] == "reach" and report["device"] and report["cpu_count"] >= 1
+    assert report["versions"]["mujoco"] and report["versions"]["jax"] and report["python"]
     (row,) = report["mjx"]
+    assert (row["impl"], row["num_envs"], row["control_steps"]) == ("warp", 4, 4)
     # Physics steps/s is what was run over how long it took, nothing else.
     expected = row["control_steps"] * row["num_envs"] * row["substeps"] / row["run_s"]
-    assert row["physics_steps_per_s"] == pytest.approx(expected, rel=1e-3)
-    assert row["state_bytes_per_instance"] > 0
+    assert row["physics_steps_per_s"] > 0
+    assert row["physics_steps_per_s"] == pytest.approx(expected, rel=1e-9)
+    assert row["compile_s"] > 0 and row["state_bytes_per_instance"] > 0
     # MuJoCo C repeated the same episodes, on one thread and on every core.
-    assert {r["threads"] for r in report["mujoco_rollout"]} >= {1}
-    assert all(r["physics_steps_per_s"] > 0 for r in report["mujoco_rollout"])
-    best_c = max(r["physics_steps_per_s"] for r in report["mujoco_rollout"])
-    assert report["ratios"]["vs_mujoco_rollout_all_cores"] == pytest.approx(row["physics_steps_per_s"] / best_c)
-    # No peer installed: said so, not silently dropped.
-    assert "setup_peer.sh" in report["peer"]["skipped"]
+    c_rows = report["mujoco_rollout"]
+    assert {r["threads"] for r in c_rows} == {1, report["cpu_count"]}
+    for r in c_rows:
+        assert r["physics_steps_per_s"] == pytest.approx(r["physics_steps"] / r["run_s"], rel=1e-9)
+    all_cores = max(r["physics_steps_per_s"] for r in c_rows if r["threads"] == report["cpu_count"])
+    one = max(r["physics_steps_per_s"] for r in c_rows if r["threads"] == 1)
+    ratios = report["ratios"]
+    assert ratios["ours_best"]["physics_steps_per_s"] == row["physics_steps_per_s"]
+    assert ratios["vs_mujoco_rollout_all_cores"] == pytest.approx(row["physics_steps_per_s"] / all_cores)
+    assert ratios["vs_mujoco_rollout_1_thread"] == pytest.approx(row["physics_steps_per_s"] / one)
+    # No peer installed: said so, with how to install it, not silently dropped.
+    assert "not installed" in report["peer"]["skipped"] and "setup_peer.sh" in report["peer"]["skipped"]
+    assert "vs_peer_best_mode" not in ratios
+    # A peer result is compared with its best mode.
+    peer = {"physics_timestep": 0.002, "single": {"physics_steps_per_s": 50.0}}
+    peer["async_vector"] = {"workers": 2, "physics_steps_per_s": 80.0}
+    assert bench.ratios(report | {"peer": peer})["vs_peer_best_mode"] == pytest.approx(row["physics_steps_per_s"] / 80)
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| MJX jax (4 instances) |" in table
-    assert bench.markdown_table(report) in table
+    assert bench.markdown_table(report) in table and "| warp | 4 |" in table
+    # --table prints the same tables from the stored JSON.
+    assert main(["bench", "--table", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == bench.markdown_table(report)
 
 
-def test_bench_rejects_bad_input():
-    with pytest.raises(ValueError, match="num-envs"):
-        bench.run_bench("reach", num_envs=(0,), progress=False)
+def test_bench_budget_skips_and_records(tmp_path):
+    """Past --max-seconds nothing more is started, and every point left out says why."""
+    config = bench.BenchConfig(
+        task="reach", sizes={"warp": (4, 8)}, max_seconds=1e-9, peer_python=str(tmp_path / "no-peer")
+    )
+    report = bench.run_bench(config, progress=False)
+    assert report["mjx"] == [] and report["mujoco_rollout"] == []
+    assert {(s.get("impl"), s.get("num_envs")) for s in report["skipped"]} >= {("warp", 4), ("warp", 8)}
+    assert all(s["why"] for s in report["skipped"])
+    assert "time budget" in report["adapter"]["skipped"]
+
+
+def test_bench_order_puts_the_telling_points_first():
+    order = bench.measurement_order({"warp": (1, 64, 512, 2048, 8192), "jax": (512, 8192)})
+    assert order[:4] == [("warp", 8192), ("jax", 8192), ("warp", 1), ("jax", 512)]
+    assert order[4:] == [("warp", 2048), ("warp", 512), ("warp", 64)]
+
+
+def test_bench_rejects_bad_input(capsys):
+    for bad in ("0", "abc", "", "4,-1"):
+        with pytest.raises(ValueError, match="num-envs"):
+            bench.parse_sizes(bad)
     with pytest.raises(ValueError, match="impl"):
-        bench.run_bench("reach", num_envs=(4,), impls=("cuda",), progress=False)
+        bench.check_config(bench.BenchConfig(task="reach", sizes={"cuda": (4,)}))
     with pytest.raises(ValueError, match="unknown task"):
-        bench.run_bench("no_such_task", num_envs=(4,), progress=False)
+        bench.check_config(bench.BenchConfig(task="no_such_task"))
+    with pytest.raises(SystemExit) as exit_info:  # the CLI turns them into a usage error
+        main(["bench", "--num-envs", "64,lots"])
+    assert exit_info.value.code == 2 and "--num-envs" in capsys.readouterr().err
