@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
 import mjx_lerobot
-from mjx_lerobot.core import compile_rollout
+from mjx_lerobot.core import timed_rollout
 from mjx_lerobot.report import device_tag, machine_info
 
 
@@ -33,24 +32,18 @@ def write_report(name: str, results: list[dict], out: str | None = None) -> Path
 def measure(task: str, impl: str, num_envs: int, steps: int) -> dict:
     env = mjx_lerobot.make(task, num_envs=num_envs, impl=impl)
     policy = env.task.expert(env.scene, env.params)
-    key = jax.random.key(0)
-    t0 = time.perf_counter()
-    run = compile_rollout(env, policy, steps)
-    compile_s = time.perf_counter() - t0
-    jax.block_until_ready(run(key))  # warm-up: first-call allocations
-    t0 = time.perf_counter()
-    _, traj = jax.block_until_ready(run(key))
-    run_s = time.perf_counter() - t0
+    timed = timed_rollout(env, policy, jax.random.key(0), steps, warmup=True)
+    run_s = timed.run_s
     return {
         "task": task,
         "impl": impl,
         "num_envs": num_envs,
         "control_steps": steps,
-        "compile_s": round(compile_s, 2),
+        "compile_s": round(timed.compile_s, 2),
         "run_s": round(run_s, 3),
         "env_steps_per_s": round(steps * num_envs / run_s, 1),
         "physics_steps_per_s": round(steps * num_envs * env.scene.substeps / run_s, 1),
-        "success_so_far": float(np.asarray(traj["success"]).any(0).mean()),
+        "success_so_far": float(np.asarray(timed.traj["success"]).any(0).mean()),
     }
 
 

@@ -7,14 +7,22 @@ stepping in one jitted call, with auto-reset, truncation and fault flags done on
     env = mjx_lerobot.make("lift_cube", num_envs=1024)
     state = env.reset(jax.random.key(0))        # EnvState, every leaf batched [N, ...]
     state = env.step(state, actions)            # actions: [N, 6] float32 in [-1, 1]
+
+A task's `Params` are traced: `env.reset(key, params=p)` takes one value per field (shared by
+every instance) or a batch `[N, ...]` per field (one per instance); the state carries them and
+every step, auto-resets included, uses them. Changing them never recompiles.
+
+    radius = jp.linspace(0.01, 0.05, 1024)
+    state = env.reset(key, params=env.params.replace(success_radius=radius))
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -26,6 +34,7 @@ from jax.sharding import PartitionSpec as P
 from mujoco import mjx
 
 from mjx_lerobot.scene import Scene, action_to_ctrl, build_scene, resolve_impl
+from mjx_lerobot.spec import ObsSpec
 
 ACTION_DIM = 6
 
@@ -47,6 +56,7 @@ class EnvState:
     success: jax.Array  # () bool, success predicate after the last step
     steps: jax.Array  # () int32, control steps since the episode began
     key: jax.Array  # () PRNG key owned by the instance
+    params: Any  # the task's Params of this instance (each field an array, see `traced_params`)
     info: Any  # task's own typed info (target, counters...)
     metrics: dict[str, jax.Array]  # named reward terms of the last step
     final_obs: dict[str, jax.Array]  # obs at the last episode end, before auto-reset
@@ -73,7 +83,7 @@ class Task:
     scene: str  # MJCF file in assets/
     episode_steps: int  # control steps before truncation
     instruction: str  # language instruction, e.g. for LeRobot's `task` feature
-    params: Any  # frozen dataclass of traced parameters
+    params: Any  # flax.struct.dataclass of defaults; traced (see `traced_params`)
     reset: Callable
     observe: Callable
     reward: Callable
@@ -82,6 +92,98 @@ class Task:
     update: Callable = lambda scene, params, data, info: info
     expert: Callable | None = None  # make_expert(scene, params) -> policy(state, key) -> action
     terminate_on_success: bool = True
+
+    @classmethod
+    def from_module(cls, namespace: Mapping[str, Any], **fields: Any) -> Task:
+        """The task a task file defines, its functions taken by name from `namespace` (the
+        file's `globals()`): `Params`, `reset`, `observe`, `reward`, `success`, and where the
+        file has them `failure`, `update`, `make_expert`. `fields` gives the rest (name,
+        scene, episode_steps, instruction, ...).
+
+            TASK = Task.from_module(globals(), name="reach", scene="scene_reach.xml", ...)
+        """
+        required = ("Params", "reset", "observe", "reward", "success")
+        missing = [name for name in required if name not in namespace]
+        if missing:
+            raise ValueError(f"task {fields.get('name')!r}: the task file must define {missing}")
+        functions = ("reset", "observe", "reward", "success", "failure", "update")
+        found = {name: namespace[name] for name in functions if name in namespace}
+        if "make_expert" in namespace:
+            found["expert"] = namespace["make_expert"]
+        return cls(params=namespace["Params"](), **found, **fields)
+
+    def make_env(self, n_envs: int = 1, use_async_envs: bool = False, cfg: Any = None):
+        """EnvHub entry point (LeRobot): all `n_envs` instances as one batched Gymnasium
+        VectorEnv. A task file exports it as `make_env = TASK.make_env`."""
+        from mjx_lerobot.hub import make_hub_env
+
+        return make_hub_env(self, n_envs, use_async_envs, cfg)
+
+
+def traced_params(params: Any) -> Any:
+    """A task's Params with every field as one array (float32, int32 or bool; tuples become
+    vectors): the pytree that reset and step trace, so one leaf per field can be batched."""
+    leaves = jax.tree.leaves(params)
+    if not dataclasses.is_dataclass(params) or (len(leaves) == 1 and leaves[0] is params):
+        raise TypeError(
+            f"task Params must be a flax.struct.dataclass (a pytree), got {type(params).__name__}: "
+            "decorate the class with @flax.struct.dataclass"
+        )
+    fields = [f.name for f in dataclasses.fields(params) if f.metadata.get("pytree_node", True)]
+    return params.replace(**{name: _as_array(getattr(params, name)) for name in fields})
+
+
+def _as_array(value: Any) -> jax.Array:
+    if isinstance(value, jax.Array):
+        return value
+    value = np.asarray(value)
+    if value.dtype == np.bool_:
+        return jp.asarray(value)
+    return jp.asarray(value, jp.int32 if np.issubdtype(value.dtype, np.integer) else jp.float32)
+
+
+def batch_params(defaults: Any, params: Any, num_envs: int) -> Any:
+    """`params` with every leaf [num_envs, ...]: a field given once is shared by all instances,
+    a field given as [num_envs, ...] is one per instance.
+
+    `params` is None (the defaults), the task's Params, or a mapping of the fields to change.
+    Shapes and dtypes follow `defaults` (the task's traced Params); anything else is a clear
+    error here, not an XLA trace.
+    """
+    if params is None:
+        params = defaults
+    elif isinstance(params, Mapping):
+        known = {f.name for f in dataclasses.fields(defaults)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown params {unknown}; {type(defaults).__name__} has {sorted(known)}")
+        params = defaults.replace(**params)
+    elif type(params) is not type(defaults):
+        raise TypeError(f"params must be a {type(defaults).__name__} (env.params.replace(...)), got {type(params)}")
+    batched = {}
+    for field in dataclasses.fields(defaults):
+        default = getattr(defaults, field.name)
+        if not isinstance(default, jax.Array):  # a static field (pytree_node=False)
+            continue
+        value = getattr(params, field.name)
+        value = value if isinstance(value, jax.Array) else jp.asarray(np.asarray(value), default.dtype)
+        if value.shape not in (default.shape, (num_envs, *default.shape)):
+            raise ValueError(
+                f"params.{field.name}: expected shape {default.shape} (shared) or {(num_envs, *default.shape)} "
+                f"(one per instance), got {value.shape}"
+            )
+        if not isinstance(value, jax.core.Tracer) and not np.isfinite(np.asarray(value, np.float64)).all():
+            raise ValueError(f"params.{field.name} has non-finite entries")
+        batched[field.name] = jp.broadcast_to(value.astype(default.dtype), (num_envs, *default.shape))
+    return params.replace(**batched)
+
+
+def seed_keys(seeds: Sequence[int]) -> jax.Array:
+    """One PRNG key per 64-bit seed (both halves used, so distinct seeds give distinct keys)."""
+    seeds = np.asarray(seeds, np.uint64)
+    low = (seeds & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    high = (seeds >> np.uint64(32)).astype(np.uint32)
+    return jax.vmap(lambda lo, hi: jax.random.fold_in(jax.random.key(lo), hi))(low, high)
 
 
 def check_action(action: Any, num_envs: int) -> None:
@@ -103,7 +205,8 @@ class Env:
     """`num_envs` instances of a task, stepped together in one jitted call.
 
     `reset` and `step` are jitted once here; `reset_fn`/`step_fn` are the same functions
-    un-jitted, for use inside a caller's own jit (a training loop, a scan).
+    un-jitted, for use inside a caller's own jit (a training loop, a scan). The task's Params
+    are arguments of those functions, not constants in them (see the module docstring).
 
     The instance axis is split over `devices` (default: every JAX device) whenever num_envs
     divides evenly: each device steps its own slice (`jax.shard_map`), so a machine with
@@ -124,7 +227,7 @@ class Env:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         self.task = task
         self.num_envs = int(num_envs)
-        self.params = task.params if params is None else params
+        self._params = traced_params(task.params if params is None else params)
         self.episode_steps = int(episode_steps or task.episode_steps)
         self.devices = _pick_devices(self.num_envs, devices)
         self.mesh = Mesh(np.array(self.devices), ("batch",)) if len(self.devices) > 1 else None
@@ -138,9 +241,13 @@ class Env:
         self._step = jax.jit(self.step_fn)
 
     # -- public, checked at the Python boundary -------------------------------------------
-    def reset(self, key: jax.Array) -> EnvState:
-        """Fresh episodes for all instances; instance i depends only on fold_in(key, i)."""
-        return self._reset(key)
+    def reset(self, key: jax.Array, params: Any = None) -> EnvState:
+        """Fresh episodes for all instances; instance i depends only on fold_in(key, i).
+
+        `params`: the task's Params (or a mapping of fields to change), each field shared or
+        [num_envs, ...] per instance; None uses `env.params`. The state carries them.
+        """
+        return self._reset(key, self.batch_params(params))
 
     def step(self, state: EnvState, action: jax.Array | np.ndarray) -> EnvState:
         """Advance every instance one control step (1/30 s); finished ones auto-reset."""
@@ -151,14 +258,39 @@ class Env:
     def ctrl_dt(self) -> float:
         return self.scene.ctrl_dt
 
-    # -- pure functions (batched) ---------------------------------------------------------
-    def reset_fn(self, key: jax.Array) -> EnvState:
-        keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jp.arange(self.num_envs))
-        return self.reset_instances(keys)
+    @property
+    def params(self) -> Any:
+        """The task's default Params (each field an array), used by `reset(key)`."""
+        return self._params
 
-    def reset_instances(self, keys: jax.Array) -> EnvState:
+    @params.setter
+    def params(self, value: Any) -> None:
+        # Assigning here once changed nothing after the first step; say what works instead.
+        raise AttributeError("Env.params is read-only: pass params to env.reset(key, params=...)")
+
+    def batch_params(self, params: Any = None) -> Any:
+        """`params` (None: the defaults) with every field [num_envs, ...], checked."""
+        return batch_params(self._params, params, self.num_envs)
+
+    @functools.cached_property
+    def instance_shapes(self) -> EnvState:
+        """Shapes and dtypes of one instance's state (`jax.eval_shape`: nothing runs)."""
+        return instance_shapes(self.task, self.scene, self._params)
+
+    @functools.cached_property
+    def obs_spec(self) -> ObsSpec:
+        """The observation's names and shapes, and LeRobot's agent_pos / environment_state view."""
+        return ObsSpec.from_shapes(self.instance_shapes.obs)
+
+    # -- pure functions (batched) ---------------------------------------------------------
+    def reset_fn(self, key: jax.Array, params: Any = None) -> EnvState:
+        keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jp.arange(self.num_envs))
+        return self.reset_instances(keys, params)
+
+    def reset_instances(self, keys: jax.Array, params: Any = None) -> EnvState:
         """Reset from one key per instance, [N] keys -> EnvState; used by seeded adapters."""
-        return self._per_device(jax.vmap(self._reset_one), keys)
+        params = batch_params(self._params, params, keys.shape[0])
+        return self._per_device(jax.vmap(self._reset_one), keys, params)
 
     def step_fn(self, state: EnvState, action: jax.Array) -> EnvState:
         return self.autoreset_fn(state, self.advance_fn(state, action))
@@ -179,7 +311,7 @@ class Env:
         done = nxt.terminated | nxt.truncated
 
         def auto_reset(nxt: EnvState) -> EnvState:
-            fresh = jax.vmap(self._reset_one)(nxt.key)
+            fresh = jax.vmap(self._reset_one)(nxt.key, nxt.params)
             return nxt.replace(
                 data=select_instances(done, fresh.data, nxt.data),
                 obs=select_instances(done, fresh.obs, nxt.obs),
@@ -224,33 +356,11 @@ class Env:
         return NamedSharding(self.mesh, P("batch"))
 
     # -- one instance ---------------------------------------------------------------------
-    def _reset_one(self, key: jax.Array) -> EnvState:
-        key, reset_key = jax.random.split(key)
-        data, info = self.task.reset(self.scene, self.params, reset_key, self._template)
-        # Kinematics is all observe() needs; the first physics step computes the rest.
-        data = mjx.kinematics(self.scene.mjx_model, data)
-        obs = self.task.observe(self.scene, self.params, data, info)
-        zero_action = jp.zeros(ACTION_DIM, jp.float32)
-        metrics = self.task.reward(self.scene, self.params, data, info, zero_action)
-        return EnvState(
-            data=data,
-            obs=obs,
-            reward=jp.float32(0.0),
-            terminated=jp.array(False),
-            truncated=jp.array(False),
-            success=jp.array(False),
-            steps=jp.int32(0),
-            key=key,
-            info=info,
-            # float32, not weak-typed: the step's metrics must have the same types, or every
-            # jitted step would compile twice (once for the reset state, once for later ones).
-            metrics=jax.tree.map(lambda term: jp.zeros(jp.shape(term), jp.float32), metrics),
-            final_obs=obs,
-            fault=jp.int32(0),
-        )
+    def _reset_one(self, key: jax.Array, params: Any) -> EnvState:
+        return reset_one(self.task, self.scene, self._template, key, params)
 
     def _step_one(self, state: EnvState, action: jax.Array) -> EnvState:
-        scene, params, task = self.scene, self.params, self.task
+        scene, params, task = self.scene, state.params, self.task
         finite = jp.isfinite(action)
         ctrl = jp.where(finite, action_to_ctrl(scene, jp.where(finite, action, 0.0)), state.data.ctrl)
         data = state.data.replace(ctrl=ctrl)
@@ -287,6 +397,41 @@ class Env:
             metrics=metrics,
             fault=jp.int32(fault),
         )
+
+
+def reset_one(task: Task, scene: Scene, template: mjx.Data, key: jax.Array, params: Any) -> EnvState:
+    """One instance's fresh episode: the task's reset from `template`, then its observation."""
+    key, reset_key = jax.random.split(key)
+    data, info = task.reset(scene, params, reset_key, template)
+    # Kinematics is all observe() needs; the first physics step computes the rest.
+    data = mjx.kinematics(scene.mjx_model, data)
+    obs = task.observe(scene, params, data, info)
+    zero_action = jp.zeros(ACTION_DIM, jp.float32)
+    metrics = task.reward(scene, params, data, info, zero_action)
+    return EnvState(
+        data=data,
+        obs=obs,
+        reward=jp.float32(0.0),
+        terminated=jp.array(False),
+        truncated=jp.array(False),
+        success=jp.array(False),
+        steps=jp.int32(0),
+        key=key,
+        params=params,
+        info=info,
+        # float32, not weak-typed: the step's metrics must have the same types, or every
+        # jitted step would compile twice (once for the reset state, once for later ones).
+        metrics=jax.tree.map(lambda term: jp.zeros(jp.shape(term), jp.float32), metrics),
+        final_obs=obs,
+        fault=jp.int32(0),
+    )
+
+
+def instance_shapes(task: Task, scene: Scene, params: Any = None) -> EnvState:
+    """Shapes and dtypes of one instance's state (`jax.eval_shape`: nothing runs)."""
+    params = traced_params(task.params if params is None else params)
+    template = scene.make_data()
+    return jax.eval_shape(lambda key: reset_one(task, scene, template, key, params), jax.random.key(0))
 
 
 def _pick_devices(num_envs: int, devices: Sequence[jax.Device] | None) -> tuple[jax.Device, ...]:
@@ -348,31 +493,67 @@ def rollout(
     key: jax.Array,
     num_steps: int,
     state: EnvState | None = None,
+    params: Any = None,
 ) -> tuple[EnvState, dict[str, jax.Array]]:
     """Run `policy(state, key) -> action` for `num_steps` in one `lax.scan`, from a reset
-    drawn from `key` (or from `state`).
+    drawn from `key` with `params` (as in `Env.reset`), or from `state`.
 
     Returns the final state and a trajectory dict of [T, N, ...] arrays: obs, qpos and
     mocap_pos (before the action, enough to re-render), action, reward, terminated,
-    truncated, success, fault. Compiled once per (env, policy, num_steps).
+    truncated, success, fault. Compiled once per (env, policy, num_steps); params are traced.
     """
     if state is None:
-        return _rollout_from_reset(env, policy, num_steps, key)
+        return _rollout_from_reset(env, policy, num_steps, key, env.batch_params(params))
+    if params is not None:
+        raise ValueError("rollout: params set the reset; a given state already carries its own")
     return _rollout(env, policy, num_steps, state, key)
 
 
-def compile_rollout(env: Env, policy: Callable, num_steps: int) -> Callable[[jax.Array], tuple]:
-    """Compile `rollout(env, policy, key, num_steps)` ahead of time: returns `fn(key)`.
+@dataclasses.dataclass(frozen=True)
+class TimedRollout:
+    """A rollout's result with how long it took: what every timing figure here comes from."""
 
-    Lets a caller time compilation apart from running (the CLI and benchmarks do).
-    """
-    return _rollout_from_reset.lower(env, policy, num_steps, jax.random.key(0)).compile()
+    state: EnvState  # final state
+    traj: dict[str, jax.Array]  # as `rollout` returns it
+    compile_s: float  # lowering and compiling, apart from running
+    run_s: float  # the timed call, until its results were ready
+    first_call_s: float | None  # the untimed first call with warmup=True (allocations, kernel loads)
+    compiled: Any  # the compiled program (its memory_analysis() says what XLA allocates)
+
+
+def timed_rollout(
+    env: Env,
+    policy: Callable[[EnvState, jax.Array], jax.Array],
+    key: jax.Array,
+    num_steps: int,
+    params: Any = None,
+    warmup: bool = False,
+    check: Callable[[Any], None] | None = None,
+) -> TimedRollout:
+    """`rollout(env, policy, key, num_steps, params=params)`, compiled ahead of time and then
+    timed: compile time apart from run time. With `warmup`, a first call runs untimed and the
+    second is timed (throughput); `check(compiled)` runs before either (e.g. a memory check)."""
+    params = env.batch_params(params)
+    t0 = time.perf_counter()
+    compiled = _rollout_from_reset.lower(env, policy, num_steps, key, params).compile()
+    compile_s = time.perf_counter() - t0
+    if check is not None:
+        check(compiled)
+    first_call_s = None
+    if warmup:
+        t0 = time.perf_counter()
+        jax.block_until_ready(compiled(key, params))
+        first_call_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    state, traj = jax.block_until_ready(compiled(key, params))
+    run_s = time.perf_counter() - t0
+    return TimedRollout(state, traj, compile_s, run_s, first_call_s, compiled)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _rollout_from_reset(env: Env, policy: Callable, num_steps: int, key: jax.Array):
+def _rollout_from_reset(env: Env, policy: Callable, num_steps: int, key: jax.Array, params: Any):
     reset_key, key = jax.random.split(key)
-    return _rollout(env, policy, num_steps, env.reset_fn(reset_key), key)
+    return _rollout(env, policy, num_steps, env.reset_fn(reset_key, params), key)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))

@@ -59,20 +59,39 @@ def test_load_task_from_user_file(tmp_path):
     assert dataclasses.replace(task, name="lift_cube", episode_steps=150) == mjx_lerobot.load_task("lift_cube")
 
 
-def test_load_task_from_user_file_with_dataclass(tmp_path):
+def test_load_task_from_user_file_with_its_own_params(tmp_path):
     task_file = tmp_path / "my_params_task.py"
     task_file.write_text(
         "from __future__ import annotations\n"
         "import dataclasses\n"
-        "from mjx_lerobot.tasks.lift_cube import TASK as _LIFT\n"
-        "@dataclasses.dataclass(frozen=True)\n"
-        "class Params:\n"
+        "from flax import struct\n"
+        "from mjx_lerobot.tasks.lift_cube import TASK as _LIFT, Params as _Params\n"
+        "@struct.dataclass\n"
+        "class Params(_Params):\n"
         "    lift_height: float = 0.08\n"
         "TASK = dataclasses.replace(_LIFT, name='my_params_task', params=Params())\n"
     )
     task = mjx_lerobot.load_task(str(task_file))
     assert task.name == "my_params_task"
     assert task.params.lift_height == 0.08
+    env = mjx_lerobot.make(str(task_file), num_envs=2, impl="jax")
+    assert env.params.lift_height.dtype == np.float32 and float(env.params.lift_height) == pytest.approx(0.08)
+
+
+def test_params_that_are_not_a_pytree_are_refused(tmp_path):
+    # Params are traced into reset/step, so they must be a pytree; a plain dataclass would be
+    # closed over as a constant (changing it silently did nothing): a clear error instead.
+    task_file = tmp_path / "plain_params_task.py"
+    task_file.write_text(
+        "import dataclasses\n"
+        "from mjx_lerobot.tasks.lift_cube import TASK as _LIFT\n"
+        "@dataclasses.dataclass(frozen=True)\n"
+        "class Params:\n"
+        "    lift_height: float = 0.08\n"
+        "TASK = dataclasses.replace(_LIFT, name='plain_params_task', params=Params())\n"
+    )
+    with pytest.raises(TypeError, match="flax.struct.dataclass"):
+        mjx_lerobot.make(str(task_file), num_envs=2, impl="jax")
 
 
 def test_load_task_file_without_task(tmp_path):
