@@ -15,9 +15,10 @@ from mjx_lerobot.core import (  # noqa: E402
     EnvState,
     Task,
     rollout,
+    seed_keys,
 )
-from mjx_lerobot.gym_env import SO101Env, SO101VectorEnv, gym_id, register_envs  # noqa: E402
-from mjx_lerobot.registry import available_tasks, load_task, make  # noqa: E402
+from mjx_lerobot.gym_env import SO101Env, SO101VectorEnv  # noqa: E402
+from mjx_lerobot.registry import available_tasks, gym_id, load_task, make, register_envs  # noqa: E402
 from mjx_lerobot.scene import CONTROL_HZ, JOINTS, Scene, build_scene, enable_compilation_cache  # noqa: E402
 
 # gym.make("gym_so101_mjx/LiftCube-v0") and gym.make_vec(...) work once this package is imported.
@@ -42,4 +43,5 @@ __all__ = [
     "load_task",
     "make",
     "rollout",
+    "seed_keys",
 ]

@@ -182,19 +182,13 @@ def evaluate(
     seed: int = 0,
 ) -> dict:
     """Success rate of `task`'s expert over `num_episodes` seeded episodes, all in one batch."""
-    import time
-
-    from mjx_lerobot.core import compile_rollout
+    from mjx_lerobot.core import timed_rollout
     from mjx_lerobot.registry import make
 
     env = make(task, num_envs=num_episodes, impl=impl)
     policy = noisy(expert_policy(env, variation), action_noise)
-    t0 = time.perf_counter()
-    run = compile_rollout(env, policy, env.episode_steps)
-    compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    _, traj = jax.block_until_ready(run(jax.random.key(seed)))
-    run_s = time.perf_counter() - t0
+    timed = timed_rollout(env, policy, jax.random.key(seed), env.episode_steps)
+    traj = timed.traj
     success = first_episode_success(traj)
     faults = (np.asarray(traj["fault"]) != 0).any(axis=0)
     return {
@@ -207,6 +201,6 @@ def evaluate(
         "success_rate": float(success.mean()),
         "successes": int(success.sum()),
         "instances_with_faults": int(faults.sum()),
-        "compile_s": round(compile_s, 1),
-        "run_s": round(run_s, 1),
+        "compile_s": round(timed.compile_s, 1),
+        "run_s": round(timed.run_s, 1),
     }

@@ -34,52 +34,11 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from mjx_lerobot.core import Env, EnvState, Task, select_instances
-from mjx_lerobot.registry import available_tasks, load_task
+from mjx_lerobot.core import Env, EnvState, Task, seed_keys, select_instances
+from mjx_lerobot.registry import load_task, task_from_gym_id
 from mjx_lerobot.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache
+from mjx_lerobot.spec import AGENT_POS, OBS_TYPES
 from mjx_lerobot.units import JointUnits
-
-#: obs_type -> the observation keys it returns (LeRobot's naming).
-OBS_TYPES = {
-    "agent_pos": ("agent_pos",),
-    "environment_state_agent_pos": ("agent_pos", "environment_state"),
-    "pixels": ("pixels",),
-    "pixels_agent_pos": ("agent_pos", "pixels"),
-    "pixels_environment_state_agent_pos": ("agent_pos", "environment_state", "pixels"),
-}
-#: Task observations that describe the arm; every other entry is environment state.
-ARM_OBS = ("joint_pos", "joint_vel", "ee_pos", "ee_quat")
-GYM_NAMESPACE = "gym_so101_mjx"
-
-
-def gym_id(task: str) -> str:
-    """'lift_cube' -> 'gym_so101_mjx/LiftCube-v0' (LeRobot's gym_{type}/{task} convention)."""
-    return f"{GYM_NAMESPACE}/{''.join(part.capitalize() for part in task.split('_'))}-v0"
-
-
-def task_from_gym_id(name: str) -> str:
-    """'LiftCube-v0', 'gym_so101_mjx/LiftCube-v0' or 'lift_cube' -> 'lift_cube'."""
-    by_id = {gym_id(t): t for t in available_tasks()}
-    for candidate in (name, f"{GYM_NAMESPACE}/{name}"):
-        if candidate in by_id:
-            return by_id[candidate]
-    if name in available_tasks():
-        return name
-    raise ValueError(f"unknown task {name!r}; available: {sorted(i.split('/')[1] for i in by_id)}")
-
-
-def register_envs() -> None:
-    """Register every bundled task with Gymnasium: gym.make / gym.make_vec by id."""
-    for task in available_tasks():
-        if gym_id(task) in gym.registry:
-            continue
-        gym.register(
-            id=gym_id(task),
-            entry_point="mjx_lerobot.gym_env:SO101Env",
-            vector_entry_point="mjx_lerobot.gym_env:SO101VectorEnv",
-            kwargs={"task": task},
-            disable_env_checker=True,  # SO101Env passes gymnasium's check_env (tests/test_gym_env.py)
-        )
 
 
 class SO101VectorEnv(gym.vector.VectorEnv):
@@ -97,6 +56,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         observation_height, observation_width: pixel observation size.
         render_mode: 'rgb_array' (render() gives frames of `render_camera`) or None.
         max_episode_steps: episode length in control steps (default: the task's).
+        params: the task's Params, or a mapping of the fields to change, used by every reset;
+            each field shared or [num_envs, ...] per instance (see `mjx_lerobot.Env.reset`).
         autoreset_mode: Gymnasium's NEXT_STEP (default), SAME_STEP (what lerobot-eval uses) or
             DISABLED (reset finished instances yourself with `options={"reset_mask": mask}`).
     """
@@ -119,6 +80,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         render_camera: str = "front",
         max_episode_steps: int | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        params: Any = None,
     ):
         if obs_type not in OBS_TYPES:
             raise ValueError(f"obs_type must be one of {sorted(OBS_TYPES)}, got {obs_type!r}")
@@ -130,6 +92,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             enable_compilation_cache()
         self._env = Env(load_task(task), num_envs=num_envs, impl=impl, episode_steps=max_episode_steps)
         scene = self._env.scene
+        self._params = self._env.batch_params(params)  # checked now, not at the first reset
         self.num_envs = self._env.num_envs
         self.obs_type = obs_type
         self.obs_keys = OBS_TYPES[obs_type]
@@ -150,16 +113,12 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self.observation_height, self.observation_width = int(observation_height), int(observation_width)
         self._renderer = None  # built on first use: an OpenGL context costs time and memory
 
-        # Which task observations make up environment_state, from their shapes (no compile).
-        obs_shapes = jax.eval_shape(self._env.reset_fn, jax.random.key(0)).obs
-        self._env_state_keys = tuple(k for k in obs_shapes if k not in ARM_OBS)
-        env_state_dim = environment_state_dim({k: v.shape[1:] for k, v in obs_shapes.items()})
-
+        spec = self._env.obs_spec
         spaces: dict[str, gym.Space] = {}
         if "agent_pos" in self.obs_keys:
-            spaces["agent_pos"] = gym.spaces.Box(-np.inf, np.inf, (6,), np.float32)
+            spaces["agent_pos"] = gym.spaces.Box(-np.inf, np.inf, spec.shapes[AGENT_POS], np.float32)
         if "environment_state" in self.obs_keys:
-            spaces["environment_state"] = gym.spaces.Box(-np.inf, np.inf, (env_state_dim,), np.float32)
+            spaces["environment_state"] = gym.spaces.Box(-np.inf, np.inf, (spec.env_state_dim,), np.float32)
         if "pixels" in self.obs_keys:
             image = gym.spaces.Box(0, 255, (self.observation_height, self.observation_width, 3), np.uint8)
             spaces["pixels"] = gym.spaces.Dict({camera: image for camera in self.cameras})
@@ -227,13 +186,13 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         seeds = self._instance_seeds(seed)
         keys = seed_keys(seeds)
         if mask is None or self._state is None:
-            self._state, view = self._reset_all(keys)
+            self._state, view = self._reset_all(keys, self._params)
             self._autoreset[:] = False
         else:
             mask = np.asarray(mask)
             if mask.shape != (self.num_envs,) or mask.dtype != bool:
                 raise ValueError(f"options['reset_mask'] must be bool of shape ({self.num_envs},), got {mask.dtype}")
-            self._state, view = self._reset_some(self._state, keys, mask)
+            self._state, view = self._reset_some(self._state, keys, mask, self._params)
             self._autoreset &= ~mask
         view = jax.device_get(view)
         self._shown = (view["qpos"], view["mocap_pos"])
@@ -339,18 +298,17 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             mocap_pos=state.data.mocap_pos,
         )
         if "agent_pos" in self.obs_keys:
-            view["agent_pos"] = self.units.from_radians(state.obs["joint_pos"]).astype(jp.float32)
+            view["agent_pos"] = self.units.from_radians(state.obs[AGENT_POS]).astype(jp.float32)
         if "environment_state" in self.obs_keys:
-            parts = [state.obs[k].reshape(self.num_envs, -1) for k in self._env_state_keys]
-            view["environment_state"] = jp.concatenate(parts, axis=1).astype(jp.float32)
+            view["environment_state"] = self._env.obs_spec.environment_state(state.obs)
         return view
 
-    def _reset_all_fn(self, keys: jax.Array):
-        state = self._env.reset_instances(keys)
+    def _reset_all_fn(self, keys: jax.Array, params: Any):
+        state = self._env.reset_instances(keys, params)
         return state, self._view(state)
 
-    def _reset_some_fn(self, state: EnvState, keys: jax.Array, mask: jax.Array):
-        state = select_instances(mask, self._env.reset_instances(keys), state)
+    def _reset_some_fn(self, state: EnvState, keys: jax.Array, mask: jax.Array, params: Any):
+        state = select_instances(mask, self._env.reset_instances(keys, params), state)
         return state, self._view(state)
 
     def _step_fn(self, state: EnvState, action: jax.Array, hold: jax.Array):
@@ -490,14 +448,6 @@ class _FrameSequence(Sequence):
         return self._render_one(index % self._length)
 
 
-def seed_keys(seeds: Sequence[int]) -> jax.Array:
-    """One PRNG key per 64-bit seed (both halves used, so distinct seeds give distinct keys)."""
-    seeds = np.asarray(seeds, np.uint64)
-    low = (seeds & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    high = (seeds >> np.uint64(32)).astype(np.uint32)
-    return jax.vmap(lambda lo, hi: jax.random.fold_in(jax.random.key(lo), hi))(low, high)
-
-
 def _bcast(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
     return mask.reshape(mask.shape + (1,) * (like.ndim - mask.ndim))
 
@@ -510,54 +460,3 @@ def _first(tree: Any) -> Any:
         value = tree[0]
         return value.item() if value.ndim == 0 and tree.dtype != object else value
     return tree
-
-
-# -- EnvHub: what every task file's make_env returns ---------------------------------------
-#: Fields of a LeRobot EnvConfig (ours, or a HubEnvConfig subclass) that map onto our kwargs.
-_CFG_FIELDS = (
-    "obs_type",
-    "impl",
-    "units",
-    "calibration",
-    "cameras",
-    "observation_height",
-    "observation_width",
-    "render_mode",
-    "autoreset_mode",
-)
-
-
-def make_hub_env(task: str | Task, n_envs: int = 1, use_async_envs: bool = False, cfg: Any = None) -> SO101VectorEnv:
-    """EnvHub's `make_env(n_envs, use_async_envs, cfg)` for a task: one batched VectorEnv.
-
-    All instances step in this process in one call, so `use_async_envs` needs no workers and
-    changes nothing. When LeRobot passes its env config as `cfg`, its `gym_kwargs` and the
-    fields above (and `episode_length`, `use_degrees`) configure the env. Autoreset is
-    SAME_STEP, as LeRobot's own envs use.
-    """
-    kwargs: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}
-    if cfg is not None:
-        fps = getattr(cfg, "fps", CONTROL_HZ)
-        if fps != CONTROL_HZ:
-            raise ValueError(f"the SO-101 simulation runs at {CONTROL_HZ} Hz; cfg.fps={fps}")
-        kwargs.update({k: getattr(cfg, k) for k in _CFG_FIELDS if getattr(cfg, k, None) is not None})
-        if getattr(cfg, "episode_length", None):
-            kwargs["max_episode_steps"] = cfg.episode_length
-        if getattr(cfg, "use_degrees", None) is not None:
-            kwargs["units"] = "degrees" if cfg.use_degrees else "radians"
-        kwargs.update(getattr(cfg, "gym_kwargs", None) or {})
-    return SO101VectorEnv(n_envs, task, **kwargs)
-
-
-def observation_shapes(task: str | Task) -> dict[str, tuple[int, ...]]:
-    """Shapes of one instance's task observations, traced without compiling."""
-    if isinstance(task, str) and not task.endswith(".py"):
-        task = task_from_gym_id(task)
-    env = Env(load_task(task), num_envs=1, impl="jax")
-    shapes = jax.eval_shape(env.reset_fn, jax.random.key(0)).obs
-    return {k: tuple(v.shape[1:]) for k, v in shapes.items()}
-
-
-def environment_state_dim(shapes: Mapping[str, tuple[int, ...]]) -> int:
-    """Length of `environment_state`: every task observation that is not the arm's."""
-    return sum(int(np.prod(shape)) for key, shape in shapes.items() if key not in ARM_OBS)

@@ -16,19 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gymnasium.vector import AutoresetMode
 from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.envs.configs import EnvConfig
 from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_IMAGES, OBS_STATE
 
-from mjx_lerobot.gym_env import (
-    OBS_TYPES,
-    SO101VectorEnv,
-    environment_state_dim,
-    observation_shapes,
-    task_from_gym_id,
-)
+from mjx_lerobot.gym_env import SO101VectorEnv
+from mjx_lerobot.hub import make_hub_env
+from mjx_lerobot.registry import task_from_gym_id
 from mjx_lerobot.scene import CONTROL_HZ
+from mjx_lerobot.spec import OBS_TYPES, observation_spec
 
 
 @EnvConfig.register_subclass("so101_mjx")
@@ -70,7 +66,7 @@ class SO101MjxEnvConfig(EnvConfig):
         if "agent_pos" in keys:
             self.features["agent_pos"] = PolicyFeature(type=FeatureType.STATE, shape=(6,))
         if "environment_state" in keys:
-            dim = environment_state_dim(observation_shapes(self.task))
+            dim = observation_spec(self.task).env_state_dim
             self.features["environment_state"] = PolicyFeature(type=FeatureType.ENV, shape=(dim,))
         if "pixels" in keys:
             for camera in self.camera_names:
@@ -98,5 +94,4 @@ class SO101MjxEnvConfig(EnvConfig):
 
     def create_envs(self, n_envs: int, use_async_envs: bool = False) -> dict[str, dict[int, SO101VectorEnv]]:
         """{"so101_mjx": {0: one VectorEnv of n_envs instances}}, SAME_STEP autoreset as lerobot-eval expects."""
-        env = SO101VectorEnv(n_envs, self.task, autoreset_mode=AutoresetMode.SAME_STEP, **self.gym_kwargs)
-        return {self.type: {0: env}}
+        return {self.type: {0: make_hub_env(self.task, n_envs, use_async_envs, cfg=self)}}

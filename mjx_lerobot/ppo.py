@@ -42,10 +42,10 @@ from flax import struct
 from mujoco import mjx
 
 from mjx_lerobot import tabletop
-from mjx_lerobot.core import Env, EnvState, select_instances
-from mjx_lerobot.gym_env import ARM_OBS
+from mjx_lerobot.core import Env, EnvState, instance_shapes, select_instances
 from mjx_lerobot.registry import load_task
 from mjx_lerobot.scene import Scene, action_to_ctrl, build_scene, ctrl_to_action
+from mjx_lerobot.spec import AGENT_POS, ObsSpec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,24 +121,15 @@ class Features:
     def __init__(self, task_name: str):
         task = load_task(task_name)
         self.scene = build_scene(task.scene, impl="jax", num_envs=1)
-        env = Env(task, num_envs=1, impl="jax")
-        obs = jax.eval_shape(env.reset_fn, jax.random.key(0)).obs
-        # The adapter's environment_state layout: non-arm keys in the obs dict's (sorted) order.
-        self.env_keys = tuple(k for k in obs if k not in ARM_OBS)
-        self.env_sizes = tuple(int(np.prod(obs[k].shape[1:])) for k in self.env_keys)
-        self.env_state_dim = sum(self.env_sizes)
-        offsets = np.cumsum((0,) + self.env_sizes)
-        self.pos_slices = tuple(
-            (int(offsets[i]), int(offsets[i + 1])) for i, k in enumerate(self.env_keys) if k.endswith("_pos")
-        )
+        self.spec = ObsSpec.from_shapes(instance_shapes(task, self.scene).obs)  # the adapter's layout
+        self.env_state_dim = self.spec.env_state_dim
+        self.pos_slices = tuple(span for key, span in self.spec.env_state_slices.items() if key.endswith("_pos"))
         self._template = mjx.make_data(self.scene.mjx_model)
         self.dim = 6 + self.env_state_dim + 3 * (1 + len(self.pos_slices))
 
     def from_obs(self, obs: dict[str, jax.Array]) -> jax.Array:
         """Task observation dict (batched [N, ...]) -> [N, dim]."""
-        n = obs["joint_pos"].shape[0]
-        env_state = jp.concatenate([obs[k].reshape(n, -1) for k in self.env_keys], axis=1)
-        return self(obs["joint_pos"], env_state)
+        return self(obs[AGENT_POS], self.spec.environment_state(obs))
 
     def __call__(self, agent_pos: jax.Array, environment_state: jax.Array) -> jax.Array:
         ee = jax.vmap(self._gripper_pos)(agent_pos)
@@ -457,6 +448,48 @@ def train(
     return result
 
 
+def run(
+    config: PPOConfig,
+    seed: int = 0,
+    out_dir: str | Path | None = None,
+    max_minutes: float | None = None,
+    eval_episodes: int = 1000,
+    progress: bool = True,
+) -> dict:
+    """`mjx-lerobot train`: train, evaluate on `eval_episodes` seeded episodes the training never
+    saw, and write checkpoint.msgpack, curve.png and summary.json to `out_dir`; returns the summary."""
+    from mjx_lerobot.report import machine_info
+
+    out = Path(out_dir or f"runs/{config.task}")
+    result = train(config, seed=seed, out_dir=out, max_minutes=max_minutes, progress=progress)
+    history = result.history
+    summary = machine_info() | {
+        "task": config.task,
+        "config": dataclasses.asdict(config),
+        "seed": seed,
+        "env_steps": history["env_steps"][-1],
+        "train_wall_s": round(history["wall_s"][-1], 1),
+        "final_train_return": history["episode_return"][-1],
+        "final_train_success_rate": history["success_rate"][-1],
+        # Wall time (compile included) until the training episodes first reached each rate.
+        "minutes_to_train_success": {f"{rate:.0%}": minutes_to(history, rate) for rate in (0.5, 0.8, 0.95)},
+        "checkpoint": str(out / "checkpoint.msgpack"),
+        "curve": str(out / "curve.png"),
+    }
+    if eval_episodes:
+        summary["eval"] = evaluate(result, num_episodes=eval_episodes, impl=config.impl, seed=10_000 + seed)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def minutes_to(history: dict[str, list[float]], success_rate: float) -> float | None:
+    """Wall minutes until the training episodes first reached `success_rate` (None: never)."""
+    for wall_s, rate in zip(history["wall_s"], history["success_rate"], strict=True):
+        if rate >= success_rate:
+            return round(wall_s / 60, 2)
+    return None
+
+
 # ---------------------------------------------------------------------------------------
 # Using a trained policy: in a JAX rollout, through the Gym adapter, evaluated, saved.
 
@@ -510,16 +543,12 @@ def gym_policy(result: TrainResult) -> Callable[[dict[str, np.ndarray]], np.ndar
 def evaluate(result: TrainResult, num_episodes: int = 1000, impl: str = "auto", seed: int = 0) -> dict:
     """First-episode success of the deterministic policy over `num_episodes` seeded episodes of
     the task as users run it (ending on success), all in one batch."""
-    from mjx_lerobot.core import compile_rollout
+    from mjx_lerobot.core import timed_rollout
     from mjx_lerobot.expert import first_episode_success
 
     env = Env(load_task(result.config.task), num_envs=num_episodes, impl=impl)
-    t0 = time.perf_counter()
-    run = compile_rollout(env, make_policy(result), env.episode_steps)
-    compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    _, traj = jax.block_until_ready(run(jax.random.key(seed)))
-    run_s = time.perf_counter() - t0
+    timed = timed_rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
+    traj = timed.traj
     success = first_episode_success(traj)
     done = np.asarray(traj["terminated"]) | np.asarray(traj["truncated"])
     first_end = done.argmax(axis=0)
@@ -532,9 +561,19 @@ def evaluate(result: TrainResult, num_episodes: int = 1000, impl: str = "auto", 
         "successes": int(success.sum()),
         "mean_steps_to_end": float(first_end[done.any(axis=0)].mean() + 1) if done.any() else math.nan,
         "instances_with_faults": int((np.asarray(traj["fault"]) != 0).any(axis=0).sum()),
-        "compile_s": round(compile_s, 1),
-        "run_s": round(run_s, 1),
+        "compile_s": round(timed.compile_s, 1),
+        "run_s": round(timed.run_s, 1),
     }
+
+
+def policy_video(result: TrainResult, path: str | Path, seed: int = 0) -> Path:
+    """One seeded episode of the deterministic policy, front and wrist cameras, to an mp4."""
+    from mjx_lerobot.core import rollout
+    from mjx_lerobot.render import episode_video
+
+    env = Env(load_task(result.config.task), num_envs=1, impl="jax")
+    _, traj = rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
+    return episode_video(env.scene.mj_model, traj["qpos"][:, 0], traj["mocap_pos"][:, 0], path, round(1 / env.ctrl_dt))
 
 
 def save(result: TrainResult, path: str | Path) -> Path:

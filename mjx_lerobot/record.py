@@ -36,10 +36,10 @@ import jax
 import jax.numpy as jp
 import numpy as np
 
-from mjx_lerobot.core import Env, EnvState, select_instances
+from mjx_lerobot.core import Env, EnvState, seed_keys, select_instances
 from mjx_lerobot.expert import dart, expert_policy
-from mjx_lerobot.gym_env import ARM_OBS, seed_keys
 from mjx_lerobot.scene import action_to_ctrl
+from mjx_lerobot.spec import AGENT_POS
 from mjx_lerobot.units import MOTOR_NAMES, JointUnits
 
 ROBOT_TYPE = "so101_follower"  # what LeRobot's real SO-101 records under
@@ -78,9 +78,8 @@ def require_lerobot() -> None:
 # -- what a frame holds --------------------------------------------------------------------
 def info_layout(env: Env) -> list[tuple[str, tuple[int, ...]]]:
     """(name, shape) of each leaf of the task's info, in flattening order."""
-    shapes = jax.eval_shape(env.reset_instances, seed_keys([0])).info
-    leaves = jax.tree_util.tree_flatten_with_path(shapes)[0]
-    return [(jax.tree_util.keystr(path).strip("."), tuple(leaf.shape[1:])) for path, leaf in leaves]
+    leaves = jax.tree_util.tree_flatten_with_path(env.instance_shapes.info)[0]
+    return [(jax.tree_util.keystr(path).strip("."), tuple(leaf.shape)) for path, leaf in leaves]
 
 
 def flat_info(info: Any) -> jax.Array:
@@ -91,29 +90,19 @@ def flat_info(info: Any) -> jax.Array:
 
 def unflat_info(env: Env, flat: np.ndarray) -> Any:
     """Inverse of `flat_info` for one instance ([K] -> the task's info pytree, batch of 1)."""
-    template = jax.eval_shape(env.reset_instances, seed_keys([0])).info  # shapes only
-    leaves, treedef = jax.tree.flatten(template)
+    leaves, treedef = jax.tree.flatten(env.instance_shapes.info)
     out, start = [], 0
     for leaf in leaves:
-        size = int(np.prod(leaf.shape[1:]))
-        out.append(jp.asarray(flat[start : start + size].reshape(leaf.shape), leaf.dtype))
+        size = int(np.prod(leaf.shape))
+        out.append(jp.asarray(flat[start : start + size].reshape((1, *leaf.shape)), leaf.dtype))
         start += size
     return jax.tree.unflatten(treedef, out)
 
 
-def env_state_names(obs: dict[str, Any]) -> list[str]:
-    """Names of `observation.environment_state`'s entries, in the Gym adapter's order."""
-    names = []
-    for key in obs:
-        if key not in ARM_OBS:
-            names += [f"{key}.{i}" for i in range(int(np.prod(obs[key].shape[1:])))]
-    return names
-
-
 def dataset_features(env: Env, cameras: Sequence[str], height: int, width: int) -> dict[str, dict]:
     """LeRobot feature spec: the real-robot columns, the cameras, and the `sim.*` state."""
-    probe = jax.eval_shape(env.reset_instances, seed_keys([0]))
     model = env.scene.mj_model
+    env_state_names = env.obs_spec.env_state_names
 
     def vector(size: int, names: list[str] | None = None, dtype: str = "float32") -> dict:
         return {"dtype": dtype, "shape": (size,), "names": names}
@@ -121,7 +110,7 @@ def dataset_features(env: Env, cameras: Sequence[str], height: int, width: int) 
     features = {
         "observation.state": vector(6, list(MOTOR_NAMES)),
         "action": vector(6, list(MOTOR_NAMES)),
-        "observation.environment_state": vector(len(env_state_names(probe.obs)), env_state_names(probe.obs)),
+        "observation.environment_state": vector(len(env_state_names), env_state_names),
         "next.reward": vector(1),
         "next.success": vector(1, dtype="bool"),
         "next.done": vector(1, dtype="bool"),
@@ -175,13 +164,12 @@ class DemoStream:
         return seeds
 
     def _frame(self, state: EnvState, executed: jax.Array, label: jax.Array, nxt: EnvState) -> dict:
-        env_state = [state.obs[k].reshape(self.env.num_envs, -1) for k in state.obs if k not in ARM_OBS]
         data = state.data
         label_rad = action_to_ctrl(self.env.scene, label)  # joint targets, radians
         return {
-            "observation.state": self.units.from_radians(state.obs["joint_pos"]),
+            "observation.state": self.units.from_radians(state.obs[AGENT_POS]),
             "action": self.units.from_radians(label_rad),
-            "observation.environment_state": jp.concatenate(env_state, axis=1),
+            "observation.environment_state": self.env.obs_spec.environment_state(state.obs),
             "next.reward": nxt.reward[:, None],
             "next.success": nxt.success[:, None],
             "next.done": (nxt.terminated | nxt.truncated)[:, None],
@@ -392,7 +380,7 @@ def replay(root: str | Path, episode: int, video: str | None = None, impl: str |
     """Re-simulate a recorded episode from its first state and its executed actions; report the
     largest deviation from the recorded states."""
     from mjx_lerobot.registry import make
-    from mjx_lerobot.render import Renderer, write_video
+    from mjx_lerobot.render import episode_video
 
     meta, ep = load_episode(root, episode)
     config = meta["config"]
@@ -430,13 +418,11 @@ def replay(root: str | Path, episode: int, video: str | None = None, impl: str |
         "replayed_success": bool(np.asarray(success)[-1]),
     }
     if video:
-        renderer = Renderer(env.scene.mj_model, config["height"], config["width"])
         # The initial state, then the state after each replayed action (mocap targets don't move).
         states = np.concatenate([ep["sim.qpos"][:1], qpos])
         mocap = np.concatenate([ep["sim.mocap_pos"], ep["sim.mocap_pos"][-1:]])
-        frames = renderer.frames(states, mocap, ("front", "wrist"))
-        renderer.close()
-        result["video"] = str(write_video(video, frames, fps=round(1.0 / env.ctrl_dt)))
+        size = dict(height=config["height"], width=config["width"])
+        result["video"] = str(episode_video(env.scene.mj_model, states, mocap, video, round(1.0 / env.ctrl_dt), **size))
     return result
 
 
@@ -454,5 +440,5 @@ def restore(env: Env, state: EnvState, sim: dict[str, np.ndarray], sim_time: Any
     )
     info_tree = unflat_info(env, np.asarray(info))
     data = jax.vmap(lambda d: mjx.kinematics(env.scene.mjx_model, d))(data)
-    obs = jax.vmap(lambda d, i: env.task.observe(env.scene, env.params, d, i))(data, info_tree)
+    obs = jax.vmap(lambda d, i, p: env.task.observe(env.scene, p, d, i))(data, info_tree, state.params)
     return state.replace(data=data, info=info_tree, obs=obs)

@@ -1,4 +1,5 @@
-"""Find a task by name (tasks/ shipped with the package) or by a user's own file path."""
+"""The one registry of tasks: by name (tasks/ shipped with the package), by a user's own file
+path, or by Gymnasium id (`gym_so101_mjx/LiftCube-v0`, LeRobot's gym_{type}/{task} naming)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,41 @@ def load_task(name_or_path: str | Task) -> Task:
     if not isinstance(task, Task):
         raise ValueError(f"{name_or_path}: a task file must define TASK = mjx_lerobot.Task(...)")
     return task
+
+
+GYM_NAMESPACE = "gym_so101_mjx"
+
+
+def gym_id(task: str) -> str:
+    """'lift_cube' -> 'gym_so101_mjx/LiftCube-v0' (LeRobot's gym_{type}/{task} convention)."""
+    return f"{GYM_NAMESPACE}/{''.join(part.capitalize() for part in task.split('_'))}-v0"
+
+
+def task_from_gym_id(name: str) -> str:
+    """'LiftCube-v0', 'gym_so101_mjx/LiftCube-v0' or 'lift_cube' -> 'lift_cube'."""
+    by_id = {gym_id(t): t for t in available_tasks()}
+    for candidate in (name, f"{GYM_NAMESPACE}/{name}"):
+        if candidate in by_id:
+            return by_id[candidate]
+    if name in available_tasks():
+        return name
+    raise ValueError(f"unknown task {name!r}; available: {sorted(i.split('/')[1] for i in by_id)}")
+
+
+def register_envs() -> None:
+    """Register every bundled task with Gymnasium: gym.make / gym.make_vec by id."""
+    import gymnasium as gym
+
+    for task in available_tasks():
+        if gym_id(task) in gym.registry:
+            continue
+        gym.register(
+            id=gym_id(task),
+            entry_point="mjx_lerobot.gym_env:SO101Env",
+            vector_entry_point="mjx_lerobot.gym_env:SO101VectorEnv",
+            kwargs={"task": task},
+            disable_env_checker=True,  # SO101Env passes gymnasium's check_env (tests/test_gym_env.py)
+        )
 
 
 def make(task: str | Task, num_envs: int = 1, impl: str = "auto", **kwargs: Any) -> Env:

@@ -56,3 +56,23 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int) -> Path:
     else:
         iio.imwrite(path, frames, fps=fps, codec="libx264")
     return path
+
+
+def episode_video(
+    mj_model: mujoco.MjModel,
+    qpos: np.ndarray,
+    mocap_pos: np.ndarray | None,
+    path: str | Path,
+    fps: int,
+    cameras: Sequence[str] = ("front", "wrist"),
+    height: int = 240,
+    width: int = 320,
+) -> Path:
+    """One instance's episode, qpos [T, nq] (and mocap_pos [T, nmocap, 3]), cameras side by side,
+    to an mp4 (or a gif): what demo, eval --video and replay --video write."""
+    renderer = Renderer(mj_model, height, width)
+    try:
+        frames = renderer.frames(np.asarray(qpos), None if mocap_pos is None else np.asarray(mocap_pos), cameras)
+    finally:
+        renderer.close()
+    return write_video(path, frames, fps=fps)

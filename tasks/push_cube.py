@@ -71,6 +71,9 @@ def reward(scene: Scene, params: Params, data: mjx.Data, info: Info, action: jax
     }
 
 
+failure = tabletop.cube_fell_off  # the cube left the table
+
+
 def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Array:
     cube_pos, _ = tabletop.cube_pose(scene, data)
     on_table = cube_pos[2] < tabletop.CUBE_HALF + 0.01
@@ -109,23 +112,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
     return expert.batched(policy_one)
 
 
-TASK = Task(
-    name="push_cube",
-    scene="scene_cube.xml",
-    episode_steps=150,
-    instruction="Push the red cube onto the green target.",
-    params=Params(),
-    reset=reset,
-    observe=observe,
-    reward=reward,
-    success=success,
-    failure=tabletop.cube_fell_off,
-    expert=make_expert,
-)
-
-
-def make_env(n_envs: int = 1, use_async_envs: bool = False, cfg=None):
-    """EnvHub entry point (LeRobot): all `n_envs` instances as one batched Gymnasium VectorEnv."""
-    from mjx_lerobot.gym_env import make_hub_env
-
-    return make_hub_env(TASK, n_envs, use_async_envs, cfg)
+TASK = Task.from_module(globals(), name="push_cube", scene="scene_cube.xml", episode_steps=150,
+                        instruction="Push the red cube onto the green target.")
+make_env = TASK.make_env  # EnvHub entry point (LeRobot): make_env(n_envs, use_async_envs, cfg)

@@ -78,22 +78,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
     return expert.batched(policy_one)
 
 
-TASK = Task(
-    name="reach",
-    scene="scene_reach.xml",
-    episode_steps=90,
-    instruction="Move the gripper to the green target.",
-    params=Params(),
-    reset=reset,
-    observe=observe,
-    reward=reward,
-    success=success,
-    expert=make_expert,
-)
-
-
-def make_env(n_envs: int = 1, use_async_envs: bool = False, cfg=None):
-    """EnvHub entry point (LeRobot): all `n_envs` instances as one batched Gymnasium VectorEnv."""
-    from mjx_lerobot.gym_env import make_hub_env
-
-    return make_hub_env(TASK, n_envs, use_async_envs, cfg)
+TASK = Task.from_module(globals(), name="reach", scene="scene_reach.xml", episode_steps=90,
+                        instruction="Move the gripper to the green target.")
+make_env = TASK.make_env  # EnvHub entry point (LeRobot): make_env(n_envs, use_async_envs, cfg)

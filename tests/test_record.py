@@ -27,7 +27,8 @@ else:
 from lerobot.datasets.lerobot_dataset import LeRobotDataset  # noqa: E402
 
 import mjx_lerobot  # noqa: E402
-from mjx_lerobot.gym_env import SO101VectorEnv, seed_keys  # noqa: E402
+from mjx_lerobot.core import seed_keys  # noqa: E402
+from mjx_lerobot.gym_env import SO101VectorEnv  # noqa: E402
 from mjx_lerobot.record import RecordConfig, record, replay  # noqa: E402
 from mjx_lerobot.units import MOTOR_NAMES, JointUnits  # noqa: E402
 
