@@ -185,66 +185,72 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: Flags several commands share: name -> (flags, add_argument keywords).
+COMMON_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "task": (("--task",), dict(default="lift_cube", help="task name (see `mjx-lerobot tasks`)")),
+    "num_envs": (("--num-envs",), dict(type=positive_int, default=256, help="instances simulated at once")),
+    "impl": (("--impl",), dict(default="auto", choices=IMPL_CHOICES, help="physics backend")),
+    "seed": (("--seed",), dict(type=int, default=0)),
+    "json": (("--json",), dict(action="store_true", help="print the results as JSON only")),
+    "episodes": (("--episodes",), dict(type=positive_int, default=1000, help="seeded episodes")),
+    "variation": (("--variation",), dict(type=float, default=1.0, help="per-episode variation of the expert's plan")),
+    "action_noise": (("--action-noise",), dict(type=float, default=0.0, help="DART noise std on executed actions")),
+}
+
+
+def common(*names: str, **defaults: Any) -> argparse.ArgumentParser:
+    """A parent parser with the named common flags, `defaults` replacing theirs. A fresh one per
+    command: argparse shares a parent's actions, so one command's default would leak into others."""
+    parent = argparse.ArgumentParser(add_help=False)
+    for name in names:
+        flags, kwargs = COMMON_FLAGS[name]
+        parent.add_argument(*flags, **(kwargs | ({"default": defaults[name]} if name in defaults else {})))
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """One parent parser per common flag; each subcommand names the ones it takes, its own
-    defaults, and its function (`set_defaults(func=...)`)."""
-
-    def flag(*names: str, **kwargs: Any) -> argparse.ArgumentParser:
-        parent = argparse.ArgumentParser(add_help=False)
-        parent.add_argument(*names, **kwargs)
-        return parent
-
-    task = flag("--task", default="lift_cube", help="task name (see `mjx-lerobot tasks`)")
-    num_envs = flag("--num-envs", type=positive_int, default=256, help="instances simulated at once")
-    impl = flag("--impl", default="auto", choices=IMPL_CHOICES, help="physics backend")
-    seed = flag("--seed", type=int, default=0)
-    as_json = flag("--json", action="store_true", help="print the results as JSON only")
-    episodes = flag("--episodes", type=positive_int, default=1000, help="seeded episodes")
-    dart = [
-        flag("--variation", type=float, default=1.0, help="per-episode variation of the expert's plan, 0..1"),
-        flag("--action-noise", type=float, default=0.0, help="DART noise std on executed actions"),
-    ]
-
+    """Each subcommand takes the common flags it names, with its own defaults, and its function
+    (`set_defaults(func=...)`)."""
     parser = argparse.ArgumentParser(
         prog="mjx-lerobot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, func: Callable[[argparse.Namespace], int], help: str, parents=(), **defaults):
-        cmd = sub.add_parser(name, help=help, parents=list(parents))
-        cmd.set_defaults(func=func, **defaults)
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str, flags=(), check=None, **defaults):
+        cmd = sub.add_parser(name, help=help, parents=[common(*flags, **defaults)])
+        cmd.set_defaults(func=func, check=check)
         return cmd
 
     d = command("demo", demo, "run a task's scripted expert on N instances; report success and speed",
-                [task, num_envs, impl, seed, as_json])
+                ("task", "num_envs", "impl", "seed", "json"))
     d.add_argument("--steps", type=positive_int, default=None, help="control steps (default: one episode)")
     d.add_argument("--video", default="demo.mp4", help="video of instance 0 ('' for none)")
 
     command("tasks", tasks, "list the bundled tasks")
 
     e = command("experts", experts, "measure each expert's success rate over many seeded episodes",
-                [episodes, seed, *dart])
+                ("episodes", "seed", "variation", "action_noise"))
     e.add_argument("--tasks", default="all", help="comma-separated task names, or 'all'")
     e.add_argument("--impl", default="jax,warp", help="comma-separated backends")
     e.add_argument("--out", default=None, help="JSON results (default experts_<device>.json; '' for none)")
 
     r = command("record", record, "record expert demonstrations as a LeRobotDataset (v3)",
-                [task, num_envs, impl, seed, as_json, *dart], num_envs=64)
-    r.add_argument("--episodes", type=positive_int, default=100, help="episodes wanted in the dataset")
+                ("task", "num_envs", "impl", "seed", "json", "episodes", "variation", "action_noise"),
+                num_envs=64, episodes=100)
     r.add_argument("--root", required=True, help="dataset directory")
     r.add_argument("--repo-id", default=None, help="dataset id (default local/so101_mjx_<task>)")
     r.add_argument("--cameras", default="", help="comma-separated cameras to store as videos, e.g. front,wrist")
     r.add_argument("--only-success", action="store_true", help="keep only the episodes the expert succeeded in")
     r.add_argument("--resume", action="store_true", help="continue an interrupted recording up to --episodes")
 
-    p = command("replay", replay, "re-simulate a recorded episode; report the deviation, render it", [as_json])
+    p = command("replay", replay, "re-simulate a recorded episode; report the deviation, render it", ("json",))
     p.add_argument("--root", required=True, help="dataset directory")
     p.add_argument("--episode", type=int, default=0)
     p.add_argument("--video", default="", help="write the replayed episode to this mp4")
     p.add_argument("--impl", default=None, choices=("jax", "warp"), help="backend (default: the recording's)")
 
     t = command("train", train, "train a PPO policy on N instances; checkpoint, learning curve, evaluation",
-                [task, num_envs, impl, seed], task="reach", num_envs=2048)
+                ("task", "num_envs", "impl", "seed"), task="reach", num_envs=2048)
     t.add_argument("--steps", type=positive_int, default=None, help="env steps, all instances (default: the task's)")
     t.add_argument("--out", default=None, help="run directory (default runs/<task>)")
     t.add_argument("--max-minutes", type=float, default=None, help="stop early after this much wall time")
@@ -252,12 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="any PPOConfig field")
 
     v = command("eval", evaluate, "success rate of a trained policy over many seeded episodes",
-                [episodes, impl, seed, as_json], seed=10_000)
+                ("episodes", "impl", "seed", "json"), seed=10_000)
     v.add_argument("--checkpoint", required=True, help="checkpoint.msgpack written by train")
     v.add_argument("--video", default="", help="write one episode of the policy to this mp4")
 
     b = command("bench", bench, "throughput vs num_envs, both backends, MuJoCo C and the seed peer, one run",
-                [task], check=check_bench)
+                ("task",), check=check_bench)
     b.add_argument("--num-envs", default="1,64,256,1024", help="comma-separated instance counts")
     b.add_argument("--impl", default="warp,jax", help="comma-separated backends (the first also times the adapter)")
     b.add_argument("--jax-num-envs", default="", help="instance counts for impl=jax (default: --num-envs)")
@@ -277,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "check", None) is not None:
+    if args.check is not None:
         try:
             args.check(args)
         except ValueError as err:

@@ -283,7 +283,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
-        self._state = self._env = self._step = self._reset_all = self._reset_some = self._expert = None
+        self._state = self._env = self._params = None
+        self._step = self._reset_all = self._reset_some = self._expert = None
         gc.collect()
 
     # -- jitted: step/reset plus the view Gymnasium returns, one transfer ------------------

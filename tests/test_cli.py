@@ -25,3 +25,16 @@ def test_tasks_command_lists_every_task(capsys):
     out = capsys.readouterr().out
     for name in ("reach", "lift_cube", "push_cube", "pick_place"):
         assert name in out
+
+
+def test_each_command_keeps_its_own_defaults():
+    # Shared parent parsers share their actions in argparse: one command's default once leaked
+    # into every other (eval's --seed 10000 became train's).
+    parser = cli.build_parser()
+    assert parser.parse_args(["train"]).seed == 0
+    assert parser.parse_args(["eval", "--checkpoint", "c.msgpack"]).seed == 10_000
+    assert parser.parse_args(["train"]).num_envs == 2048
+    assert parser.parse_args(["record", "--root", "r"]).num_envs == 64
+    assert parser.parse_args(["demo"]).num_envs == 256
+    assert parser.parse_args(["record", "--root", "r"]).episodes == 100
+    assert parser.parse_args(["experts"]).episodes == 1000
