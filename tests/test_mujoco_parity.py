@@ -1,8 +1,9 @@
 """MJX (JAX and Warp) against MuJoCo C, replaying the same servo targets open loop.
 
-Free space: the arm's joint angles must match to 1e-3 rad over 1 s. With contact (the
-scripted grasp), the cube position deviation is measured, printed (see it with -s) and
-bounded loosely: contact dynamics amplify float32-vs-float64 differences.
+Free space: the arm's joint angles must match over 1 s within a per-backend bound
+(FREE_SPACE_BOUND: 2e-3 rad for MJX-JAX, 1e-3 rad for Warp, about 2x what each measures). With
+contact (the scripted grasp), the cube position deviation is measured, printed (see it with -s)
+and bounded loosely: contact dynamics amplify float32-vs-float64 differences.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from mjx_lerobot.scene import ctrl_to_action
 ARM_GEOMS = ("fixed_pad", "moving_pad", "palm", "fixed_tip", "moving_tip")
 FREE_STEPS = 30  # 1 s at 30 Hz
 CONTACT_STEPS = 70  # hover, descend, close (step 50) and start lifting (from step 58)
+# Max arm joint deviation (rad) from MuJoCo C over the 1 s free-space replay, about 2x the
+# measured worst. Measured on a 2-core CPU: MJX-JAX 9.46e-4, Warp 4.65e-4; on an H100 MJX-JAX
+# 8.9e-4 (at full float32 matmul precision; TF32 matmuls gave 4.4e-3, which both bounds catch).
+FREE_SPACE_BOUND = {"jax": 2e-3, "warp": 1e-3}
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +97,7 @@ def test_free_space_matches_mujoco_c(env):
     # The scenario is what it claims: the arm really moved, and never touched anything.
     assert travel > 0.2
     assert all(r.arm_contacts == 0 for r in replays)
-    assert worst < 1e-3
+    assert worst < FREE_SPACE_BOUND[env.impl]
 
 
 def test_grasp_cube_deviation_vs_mujoco_c(env):
@@ -126,5 +131,6 @@ def test_grasp_cube_deviation_vs_mujoco_c(env):
     assert all(r.arm_cube_contacts > 0 for r in replays)
     # Both simulators lift the cube: the open-loop grasp holds in MuJoCo C as well.
     assert (lift_mjx > 0.015).all() and (lift_c > 0.015).all()
-    # Measured on CPU: MJX-JAX 7.7 mm, Warp 3.1 mm (4 instances, 70 steps).
+    # Measured on a 2-core CPU (4 instances, 70 steps): MJX-JAX 1.59 mm, Warp 2.39 mm. Loose on
+    # purpose: contact amplifies float32 rounding, and earlier versions measured up to 7.7 mm.
     assert cube_dev < 0.02

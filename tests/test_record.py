@@ -138,40 +138,70 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "mjx_lerobot.cli", *args]
 
 
-def _episodes_so_far(info: Path) -> int:
-    """Episodes in a dataset being written; lerobot rewrites info.json in place, so a read can
-    land mid-write (empty or cut short): that counts as not yet."""
+# Runs `mjx-lerobot record` in a child process whose 3rd episode write gets a real SIGINT from
+# inside the process, half-way through its frames: the same signal a Ctrl-C delivers, at a
+# known point (polling the dataset from outside and signalling after a deadline raced lerobot).
+_CTRL_C_AT_THIRD_WRITE = """
+import signal, sys
+import mjx_lerobot.record as record
+from mjx_lerobot.cli import main
+
+write, writes = record._write_episode, 0
+
+def write_with_ctrl_c(dataset, episode, *args, **kwargs):
+    global writes
+    writes += 1
+    if writes != 3:
+        return write(dataset, episode, *args, **kwargs)
+    add_frame, frames = dataset.add_frame, 0
+
+    def add_frame_with_ctrl_c(frame):
+        nonlocal frames
+        frames += 1
+        if frames == len(episode["sim.qpos"]) // 2:
+            signal.raise_signal(signal.SIGINT)  # Python runs the handler before the next frame
+            print(f"SIGINT at frame {frames} of {len(episode['sim.qpos'])}", file=sys.stderr)
+        add_frame(frame)
+
+    dataset.add_frame = add_frame_with_ctrl_c
     try:
-        return json.loads(info.read_text()).get("total_episodes", 0)
-    except (FileNotFoundError, json.JSONDecodeError):
-        return 0
+        return write(dataset, episode, *args, **kwargs)
+    finally:
+        del dataset.add_frame
+
+record._write_episode = write_with_ctrl_c
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def test_ctrl_c_keeps_whole_episodes_and_resume_completes(tmp_path):
-    """Interrupt a recording mid-way: the dataset loads with only complete episodes; --resume
+    """Ctrl-C in the middle of writing the 3rd episode: that episode is finished, no other
+    is started, the dataset is finalized and loads with only complete episodes; --resume
     records the rest with new seeds."""
     root = tmp_path / "reach"
     common = ["--task", "reach", "--root", str(root), "--num-envs", "4", "--impl", "warp", "--repo-id", "test/reach"]
-    proc = subprocess.Popen(_cli("record", "--episodes", "400", *common, "--json"), stdout=subprocess.PIPE, text=True)
-    info = root / "meta" / "info.json"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _episodes_so_far(info) >= 3:
-            break
-        time.sleep(0.5)
-    assert proc.poll() is None, "the recording ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130  # interrupted, reported as such
-    interrupted = json.loads(out[out.index("{") :])
+    args = ["record", "--episodes", "400", *common, "--json"]
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_AT_THIRD_WRITE, *args], capture_output=True, text=True, timeout=600
+    )
+    print(f"\ninterrupted recording (compile included): {time.monotonic() - t0:.0f} s")
+    assert "SIGINT at frame" in proc.stderr, proc.stderr[-3000:]  # the interrupt really came mid-write
+    # Interrupted, reported as such: the CLI's exit status for a Ctrl-C (128 + SIGINT).
+    assert proc.returncode == 128 + signal.SIGINT == 130, proc.stderr[-3000:]
+    interrupted = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert interrupted["interrupted"]
-    kept = interrupted["episodes_in_dataset"]
-    assert 3 <= kept < 400
+    # The episode being written when Ctrl-C came is finished; nothing after it is written.
+    assert interrupted["episodes_in_dataset"] == interrupted["episodes_written"] == 3
+    kept = 3
 
     dataset = LeRobotDataset("test/reach", root=root)
     assert dataset.num_episodes == kept
+    lengths = [dataset.meta.episodes[i]["length"] for i in range(kept)]
+    assert dataset.num_frames == sum(lengths) == interrupted["frames_written"]  # no stray frames
     for episode in range(kept):  # every stored episode is whole: it ends on its done frame
         done = episode_columns(dataset, episode)["next.done"][:, 0]
+        assert len(done) == lengths[episode]
         assert done[-1] and not done[:-1].any()
 
     subprocess.run(_cli("record", "--episodes", str(kept + 2), *common, "--resume", "--json"), check=True)
