@@ -33,8 +33,9 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from mujoco import mjx
 
-from mjx_lerobot.scene import Scene, action_to_ctrl, build_scene, resolve_impl
-from mjx_lerobot.spec import ObsSpec
+from mjx_lerobot.camera import BatchCameras, CameraConfig, as_camera_names
+from mjx_lerobot.scene import Scene, action_to_ctrl, build_scene, resolve_impl, warp_available
+from mjx_lerobot.spec import IMAGE_OBS, ObsSpec
 
 ACTION_DIM = 6
 
@@ -92,6 +93,9 @@ class Task:
     update: Callable = lambda scene, params, data, info: info
     expert: Callable | None = None  # make_expert(scene, params) -> policy(state, key) -> action
     terminate_on_success: bool = True
+    # Geom groups policy cameras draw: the world (0) and robot (2), plus 1 where the goal is a
+    # pad on the table the policy must see, or 4 where it is a marker in the air (reach).
+    camera_geom_groups: tuple[int, ...] = (0, 2)
 
     @classmethod
     def from_module(cls, namespace: Mapping[str, Any], **fields: Any) -> Task:
@@ -212,6 +216,11 @@ class Env:
     divides evenly: each device steps its own slice (`jax.shard_map`), so a machine with
     4 GPUs runs 4x the instances with no change to the caller's code. Results do not
     depend on the device count (tests/test_sharding.py).
+
+    With `cameras`, every reset and step also renders those cameras for every instance in the
+    same jitted call (MuJoCo Warp's batched ray tracer, so impl='warp'):
+    `state.obs["pixels"] = {camera: uint8 [N, H, W, 3]}` (and `obs["depth"]`, metres, with
+    depth=True) always show the state they come with, auto-reset instances included.
     """
 
     def __init__(
@@ -222,9 +231,18 @@ class Env:
         params: Any = None,
         episode_steps: int | None = None,
         devices: Sequence[jax.Device] | None = None,
+        cameras: str | Sequence[str] = (),
+        image_size: int | tuple[int, int] = (128, 128),
+        depth: bool = False,
     ):
         if not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        self.cameras = as_camera_names(cameras)
+        if self.cameras:
+            if impl == "auto" and warp_available():
+                impl = "warp"  # the batched renderer draws MuJoCo Warp's state
+            if devices is None:
+                devices = jax.devices()[:1]  # one render context serves one device's worlds
         self.task = task
         self.num_envs = int(num_envs)
         self._params = traced_params(task.params if params is None else params)
@@ -237,6 +255,13 @@ class Env:
         )
         self.impl = self.scene.impl
         self._template = self.scene.make_data()
+        self._cameras: BatchCameras | None = None
+        if self.cameras:
+            if len(self.devices) > 1:
+                raise ValueError("cameras render on one device: pass devices=[one jax.Device]")
+            height, width = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+            config = CameraConfig(self.cameras, height, width, bool(depth), tuple(task.camera_geom_groups))
+            self._cameras = BatchCameras(self.scene, self.num_envs, config)
         self._reset = jax.jit(self.reset_fn)
         self._step = jax.jit(self.step_fn)
 
@@ -290,7 +315,8 @@ class Env:
     def reset_instances(self, keys: jax.Array, params: Any = None) -> EnvState:
         """Reset from one key per instance, [N] keys -> EnvState; used by seeded adapters."""
         params = batch_params(self._params, params, keys.shape[0])
-        return self._per_device(jax.vmap(self._reset_one), keys, params)
+        state = self._with_pixels(self._per_device(jax.vmap(self._reset_one), keys, params))
+        return state.replace(final_obs=state.obs)
 
     def step_fn(self, state: EnvState, action: jax.Array) -> EnvState:
         return self.autoreset_fn(state, self.advance_fn(state, action))
@@ -298,7 +324,7 @@ class Env:
     def advance_fn(self, state: EnvState, action: jax.Array) -> EnvState:
         """One control step for every instance, without auto-reset: finished instances are
         left in their terminal state (adapters read it, e.g. to render the last frame)."""
-        return self._per_device(jax.vmap(self._step_one), state, action)
+        return self._with_pixels(self._per_device(jax.vmap(self._step_one), state, action))
 
     def autoreset_fn(self, prev: EnvState, nxt: EnvState) -> EnvState:
         """Reset the instances that `nxt` finished, and record their terminal obs in final_obs.
@@ -312,16 +338,30 @@ class Env:
 
         def auto_reset(nxt: EnvState) -> EnvState:
             fresh = jax.vmap(self._reset_one)(nxt.key, nxt.params)
-            return nxt.replace(
+            task_obs = {key: nxt.obs[key] for key in fresh.obs}  # the images are drawn anew below
+            reset = nxt.replace(
                 data=select_instances(done, fresh.data, nxt.data),
-                obs=select_instances(done, fresh.obs, nxt.obs),
+                obs=select_instances(done, fresh.obs, task_obs),
                 info=select_instances(done, fresh.info, nxt.info),
                 steps=jp.where(done, 0, nxt.steps),
                 key=jp.where(done, fresh.key, nxt.key),
             )
+            return self._with_pixels(reset)
 
         reset = jax.lax.cond(jp.any(done), auto_reset, lambda s: s, nxt)
         return reset.replace(final_obs=select_instances(done, nxt.obs, prev.final_obs))
+
+    def _with_pixels(self, state: EnvState) -> EnvState:
+        """`state` with every camera image drawn from its physics (nothing without cameras)."""
+        if self._cameras is None:
+            return state
+        if state.steps.shape[0] != self.num_envs:
+            raise ValueError(f"the renderer draws all {self.num_envs} instances, got a batch of {state.steps.shape[0]}")
+        images, depth, data = self._cameras.render(state.data)
+        obs = {key: value for key, value in state.obs.items() if key not in IMAGE_OBS} | {"pixels": images}
+        if depth is not None:
+            obs["depth"] = depth
+        return state.replace(data=data, obs=obs)
 
     # -- many devices -------------------------------------------------------------------
     def _per_device(self, fn: Callable, *args: Any) -> Any:
@@ -378,7 +418,7 @@ class Env:
         obs = task.observe(scene, params, data, info)
         # A NaN instance ends its episode (the auto-reset replaces its physics on this very
         # step) and reports its last finite observation, so no NaN reaches the caller.
-        obs = jax.tree.map(lambda new, old: jp.where(nan_state, old, new), obs, state.obs)
+        obs = jax.tree.map(lambda new, old: jp.where(nan_state, old, new), obs, {k: state.obs[k] for k in obs})
         metrics = task.reward(scene, params, data, info, jp.where(finite, action, 0.0))
         metrics = jax.tree.map(lambda term: jp.where(nan_state, 0.0, term).astype(jp.float32), metrics)
         success = task.success(scene, params, data, info) & ~nan_state

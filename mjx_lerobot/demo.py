@@ -57,9 +57,11 @@ def demo(
         f"{result['physics_steps_per_s']:,.0f} physics steps/s"
     )
     if video:
-        from mjx_lerobot.render import episode_video
+        from mjx_lerobot.render import episode_video, video_geom_groups
 
-        path = episode_video(env.scene.mj_model, traj["qpos"][:, 0], traj["mocap_pos"][:, 0], video, CONTROL_HZ)
+        qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
+        groups = video_geom_groups(env.task)
+        path = episode_video(env.scene.mj_model, qpos, mocap, video, CONTROL_HZ, geom_groups=groups)
         result["video"] = str(path)
         log(f"video of instance 0: {path}")
     return result

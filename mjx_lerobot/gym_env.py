@@ -381,7 +381,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         if self._renderer is None:
             from mjx_lerobot.render import Renderer
 
-            self._renderer = Renderer(self._env.scene.mj_model, self.observation_height, self.observation_width)
+            groups = self._env.task.camera_geom_groups
+            self._renderer = Renderer(self._env.scene.mj_model, self.observation_height, self.observation_width, groups)
         return self._renderer.views(qpos, mocap, cameras)
 
     def _require_open(self) -> None:

@@ -569,11 +569,13 @@ def evaluate(result: TrainResult, num_episodes: int = 1000, impl: str = "auto", 
 def policy_video(result: TrainResult, path: str | Path, seed: int = 0) -> Path:
     """One seeded episode of the deterministic policy, front and wrist cameras, to an mp4."""
     from mjx_lerobot.core import rollout
-    from mjx_lerobot.render import episode_video
+    from mjx_lerobot.render import episode_video, video_geom_groups
 
     env = Env(load_task(result.config.task), num_envs=1, impl="jax")
     _, traj = rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
-    return episode_video(env.scene.mj_model, traj["qpos"][:, 0], traj["mocap_pos"][:, 0], path, round(1 / env.ctrl_dt))
+    qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
+    groups = video_geom_groups(env.task)
+    return episode_video(env.scene.mj_model, qpos, mocap, path, round(1 / env.ctrl_dt), geom_groups=groups)
 
 
 def save(result: TrainResult, path: str | Path) -> Path:

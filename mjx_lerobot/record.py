@@ -304,7 +304,8 @@ def record(cfg: RecordConfig) -> dict:
     meta_path = Path(cfg.root) / META_FILE
     done = dataset.meta.total_episodes
     stream = DemoStream(env, cfg.variation, cfg.action_noise, units, first_seed=meta["next_seed"])
-    renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width) if cfg.cameras else None
+    # The dataset's cameras show what a policy trained on them would see.
+    renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width, env.task.camera_geom_groups) if cfg.cameras else None
     compile_s = stream.compile()
     attempts = successes = written = frames = 0
     bar = tqdm(total=cfg.episodes, initial=done, unit="ep", desc=f"record {cfg.task}", disable=not cfg.progress)
@@ -380,7 +381,7 @@ def replay(root: str | Path, episode: int, video: str | None = None, impl: str |
     """Re-simulate a recorded episode from its first state and its executed actions; report the
     largest deviation from the recorded states."""
     from mjx_lerobot.registry import make
-    from mjx_lerobot.render import episode_video
+    from mjx_lerobot.render import episode_video, video_geom_groups
 
     meta, ep = load_episode(root, episode)
     config = meta["config"]
@@ -421,7 +422,7 @@ def replay(root: str | Path, episode: int, video: str | None = None, impl: str |
         # The initial state, then the state after each replayed action (mocap targets don't move).
         states = np.concatenate([ep["sim.qpos"][:1], qpos])
         mocap = np.concatenate([ep["sim.mocap_pos"], ep["sim.mocap_pos"][-1:]])
-        size = dict(height=config["height"], width=config["width"])
+        size = dict(height=config["height"], width=config["width"], geom_groups=video_geom_groups(env.task))
         result["video"] = str(episode_video(env.scene.mj_model, states, mocap, video, round(1.0 / env.ctrl_dt), **size))
     return result
 

@@ -8,14 +8,24 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+MARKER_GROUP = 4  # the target marker (assets/tabletop.xml): shown to people, not to every policy
+
 
 class Renderer:
-    """Render frames of a scene from stored qpos / mocap_pos, camera by name."""
+    """Render frames of a scene from stored qpos / mocap_pos, camera by name.
 
-    def __init__(self, mj_model: mujoco.MjModel, height: int = 240, width: int = 320):
+    `geom_groups`: the geom groups drawn (see assets/tabletop.xml): a task's
+    `camera_geom_groups` for what its policy sees, or `video_geom_groups(task)` for people.
+    """
+
+    def __init__(
+        self, mj_model: mujoco.MjModel, height: int = 240, width: int = 320, geom_groups: Sequence[int] = (0, 1, 2)
+    ):
         self.model = mj_model
         self.data = mujoco.MjData(mj_model)
         self._renderer = mujoco.Renderer(mj_model, height, width)
+        self._option = mujoco.MjvOption()
+        self._option.geomgroup[:] = [group in geom_groups for group in range(len(self._option.geomgroup))]
 
     def frame(self, qpos: np.ndarray, mocap_pos: np.ndarray | None = None, camera: str = "front") -> np.ndarray:
         """One H x W x 3 uint8 image of the state given by `qpos` (and the mocap targets)."""
@@ -29,7 +39,7 @@ class Renderer:
         mujoco.mj_forward(self.model, self.data)
         images = []
         for camera in cameras:
-            self._renderer.update_scene(self.data, camera=camera)
+            self._renderer.update_scene(self.data, camera=camera, scene_option=self._option)
             images.append(self._renderer.render().copy())
         return images
 
@@ -67,12 +77,18 @@ def episode_video(
     cameras: Sequence[str] = ("front", "wrist"),
     height: int = 240,
     width: int = 320,
+    geom_groups: Sequence[int] = (0, 1, 2, 4),
 ) -> Path:
     """One instance's episode, qpos [T, nq] (and mocap_pos [T, nmocap, 3]), cameras side by side,
     to an mp4 (or a gif): what demo, eval --video and replay --video write."""
-    renderer = Renderer(mj_model, height, width)
+    renderer = Renderer(mj_model, height, width, geom_groups)
     try:
         frames = renderer.frames(np.asarray(qpos), None if mocap_pos is None else np.asarray(mocap_pos), cameras)
     finally:
         renderer.close()
     return write_video(path, frames, fps=fps)
+
+
+def video_geom_groups(task) -> tuple[int, ...]:
+    """What a video for people draws: what the task's policy sees, and the target marker."""
+    return tuple(sorted({*task.camera_geom_groups, MARKER_GROUP}))

@@ -26,6 +26,8 @@ import numpy as np
 ARM_OBS = ("joint_pos", "joint_vel", "ee_pos", "ee_quat")
 #: The observation LeRobot calls agent_pos (observation.state).
 AGENT_POS = "joint_pos"
+#: Camera images ({camera: [N, H, W, ...]}), drawn by the env beside the task's observations.
+IMAGE_OBS = ("pixels", "depth")
 #: LeRobot's obs_type names -> the keys of the observation dict the adapter returns.
 OBS_TYPES = {
     "agent_pos": ("agent_pos",),
@@ -45,7 +47,7 @@ class ObsSpec:
     @classmethod
     def from_shapes(cls, obs: Mapping[str, Any]) -> ObsSpec:
         """From one instance's obs dict of arrays or `jax.ShapeDtypeStruct`s."""
-        return cls({key: tuple(value.shape) for key, value in obs.items()})
+        return cls({key: tuple(value.shape) for key, value in obs.items() if key not in IMAGE_OBS})
 
     @property
     def env_keys(self) -> tuple[str, ...]:

@@ -113,5 +113,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 
 TASK = Task.from_module(globals(), name="push_cube", scene="scene_cube.xml", episode_steps=150,
-                        instruction="Push the red cube onto the green target.")
+                        instruction="Push the red cube onto the green target.",
+                        camera_geom_groups=(0, 1, 2))  # cameras see the goal pad
 make_env = TASK.make_env  # EnvHub entry point (LeRobot): make_env(n_envs, use_async_envs, cfg)

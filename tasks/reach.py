@@ -79,5 +79,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 
 TASK = Task.from_module(globals(), name="reach", scene="scene_reach.xml", episode_steps=90,
-                        instruction="Move the gripper to the green target.")
+                        instruction="Move the gripper to the green target.",
+                        camera_geom_groups=(0, 2, 4))  # cameras see the target marker
 make_env = TASK.make_env  # EnvHub entry point (LeRobot): make_env(n_envs, use_async_envs, cfg)

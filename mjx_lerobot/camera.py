@@ -1,0 +1,137 @@
+"""Camera images of every instance at once, inside the jitted step: MuJoCo Warp's batched ray tracer.
+
+`BatchCameras` wraps MJX's render context (`mjx.create_render_context`, `refit_bvh`, `render`)
+for one scene and batch size. `render(data)` takes the batched physics state [N] and returns
+`{camera: uint8 [N, H, W, 3]}` (and depth in metres when asked), traced like any other JAX
+function, so images never leave the device unless the caller asks for them.
+
+Why it is shaped this way:
+- the ray tracer draws body poses from `data.xpos/xmat`, which `mjx.step` leaves at the last
+  substep's start; kinematics is refreshed first so an image shows the state it comes with;
+- Warp sizes its buffers for a fixed number of worlds, so a context serves one batch size;
+- `render` returns a new `Data` holding the token that orders Warp's calls: it is carried on;
+- the context must outlive every call (dropping it frees Warp's buffers), so it is kept here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jp
+import mujoco
+import numpy as np
+from mujoco import mjx
+
+from mjx_lerobot.scene import Scene
+
+#: Geom groups a policy camera draws unless the task says otherwise: the world (table, cube)
+#: and the robot. Group 1 holds goals a policy must see (a target pad), 3 the collision
+#: geoms, 4 markers only for people (lift's target height).
+POLICY_GEOM_GROUPS = (0, 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraConfig:
+    """Which cameras, at what size, with what."""
+
+    cameras: tuple[str, ...] = ("front", "wrist")
+    height: int = 128
+    width: int = 128
+    depth: bool = False  # also depth in metres, float32 [N, H, W]
+    geom_groups: tuple[int, ...] = POLICY_GEOM_GROUPS
+    shadows: bool = True
+
+    def check(self, scene: Scene) -> None:
+        """Clear errors for what the renderer would otherwise fail on deep inside Warp."""
+        names = [scene.mj_model.camera(i).name for i in range(scene.mj_model.ncam)]
+        if isinstance(self.cameras, str) or not self.cameras:
+            raise ValueError(f"cameras must be a non-empty sequence of camera names from {names}, got {self.cameras!r}")
+        unknown = [c for c in self.cameras if c not in names]
+        if unknown:
+            raise ValueError(f"unknown camera(s) {unknown}; the scene has {names}")
+        if len(set(self.cameras)) != len(self.cameras):
+            raise ValueError(f"cameras must not repeat, got {self.cameras}")
+        for name, size in (("height", self.height), ("width", self.width)):
+            if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 4096:
+                raise ValueError(f"image {name} must be an integer in [1, 4096], got {size!r}")
+
+
+class BatchCameras:
+    """The batched ray tracer for `num_worlds` instances of `scene` (which must run on Warp)."""
+
+    def __init__(self, scene: Scene, num_worlds: int, config: CameraConfig):
+        if scene.impl != "warp":
+            raise ValueError(
+                f"cameras are rendered by MuJoCo Warp's batched ray tracer: use impl='warp' (got impl={scene.impl!r})"
+            )
+        config.check(scene)
+        self.scene, self.config, self.num_worlds = scene, config, int(num_worlds)
+        model = scene.mj_model
+        self._context = mjx.create_render_context(
+            model,
+            nworld=self.num_worlds,
+            cam_res=(config.width, config.height),
+            cam_active=list(config.cameras),
+            render_rgb=True,
+            render_depth=config.depth,
+            use_shadows=config.shadows,
+            render_skybox=True,
+            enabled_geom_groups=list(config.geom_groups),
+        )
+        self._handle = self._context.pytree()
+        # MJX's camlight runs on MJX-JAX only; these cameras ride on bodies (mode "fixed"), so
+        # their poses are the body's pose times the camera's fixed offset, computed here.
+        if (model.cam_mode != mujoco.mjtCamLight.mjCAMLIGHT_FIXED).any():
+            raise ValueError("the batched renderer here places fixed-mode cameras only (mode='fixed')")
+        offset = np.zeros((model.ncam, 9))
+        for i in range(model.ncam):
+            mujoco.mju_quat2Mat(offset[i], model.cam_quat[i])
+        self._cam_body = np.asarray(model.cam_bodyid)
+        self._cam_pos = jp.asarray(model.cam_pos, jp.float32)
+        self._cam_mat = jp.asarray(offset.reshape(-1, 3, 3), jp.float32)
+        # The context lists its active cameras in the model's order, whatever order was asked.
+        active = sorted(model.camera(name).id for name in config.cameras)
+        slots = [active.index(model.camera(name).id) for name in config.cameras]
+        self._rgb_adr = [int(self._context.rgb_adr.numpy()[i]) for i in slots]
+        self._depth_adr = [int(self._context.depth_adr.numpy()[i]) for i in slots] if config.depth else []
+
+    def _place_cameras(self, data: mjx.Data) -> mjx.Data:
+        """One instance's camera poses from its body poses (what mj_camlight does for them)."""
+        body_pos, body_mat = data.xpos[self._cam_body], data.xmat[self._cam_body].reshape(-1, 3, 3)
+        cam_xpos = body_pos + jp.einsum("cij,cj->ci", body_mat, self._cam_pos)
+        cam_xmat = jp.einsum("cij,cjk->cik", body_mat, self._cam_mat).reshape(-1, 9)
+        return data.replace(cam_xpos=cam_xpos, cam_xmat=cam_xmat.reshape(data.cam_xmat.shape))
+
+    def render(self, data: mjx.Data) -> tuple[dict[str, jax.Array], dict[str, jax.Array] | None, mjx.Data]:
+        """Batched `data` [N] -> ({camera: uint8 [N, H, W, 3]}, {camera: float32 [N, H, W]} | None, data)."""
+        model = self.scene.mjx_model
+        data = jax.vmap(lambda d: self._place_cameras(mjx.kinematics(model, d)))(data)
+        data = mjx.refit_bvh(model, data, self._handle)
+        packed, depth, data = mjx.render(model, data, self._handle)
+        h, w = self.config.height, self.config.width
+        images = {}
+        for camera, adr in zip(self.config.cameras, self._rgb_adr, strict=True):
+            pixels = jax.lax.slice_in_dim(packed, adr, adr + h * w, axis=1)  # uint32 0x??RRGGBB
+            rgb = jp.stack([(pixels >> shift) & 0xFF for shift in (16, 8, 0)], axis=-1).astype(jp.uint8)
+            images[camera] = rgb.reshape(-1, h, w, 3)
+        depths = None
+        if self.config.depth:
+            depths = {
+                camera: jax.lax.slice_in_dim(depth, adr, adr + h * w, axis=1).reshape(-1, h, w)
+                for camera, adr in zip(self.config.cameras, self._depth_adr, strict=True)
+            }
+        return images, depths, data
+
+
+def image_shapes(config: CameraConfig, num_envs: int) -> dict[str, tuple[int, ...]]:
+    """Shape of each camera's batch of images."""
+    return {camera: (num_envs, config.height, config.width, 3) for camera in config.cameras}
+
+
+def as_camera_names(cameras: str | Sequence[str]) -> tuple[str, ...]:
+    """'front,wrist' or ['front', 'wrist'] -> ('front', 'wrist')."""
+    if isinstance(cameras, str):
+        return tuple(c.strip() for c in cameras.split(",") if c.strip())
+    return tuple(cameras)
