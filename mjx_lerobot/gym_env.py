@@ -34,9 +34,10 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from mjx_lerobot.camera import as_camera_names
 from mjx_lerobot.core import Env, EnvState, Task, seed_keys, select_instances
 from mjx_lerobot.registry import load_task, task_from_gym_id
-from mjx_lerobot.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache
+from mjx_lerobot.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache, warp_available
 from mjx_lerobot.spec import AGENT_POS, OBS_TYPES
 from mjx_lerobot.units import JointUnits
 
@@ -56,6 +57,9 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         observation_height, observation_width: pixel observation size.
         render_mode: 'rgb_array' (render() gives frames of `render_camera`) or None.
         max_episode_steps: episode length in control steps (default: the task's).
+        renderer: what draws `pixels`: 'batched' (MuJoCo Warp's ray tracer, every instance in the
+            step's own device call; needs impl='warp'), 'gl' (MuJoCo's OpenGL renderer, one
+            instance at a time on the host) or 'auto' (see `pixel_renderer`).
         params: the task's Params, or a mapping of the fields to change, used by every reset;
             each field shared or [num_envs, ...] per instance (see `mjx_lerobot.Env.reset`).
         autoreset_mode: Gymnasium's NEXT_STEP (default), SAME_STEP (what lerobot-eval uses) or
@@ -81,6 +85,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         max_episode_steps: int | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         params: Any = None,
+        renderer: str = "auto",
     ):
         if obs_type not in OBS_TYPES:
             raise ValueError(f"obs_type must be one of {sorted(OBS_TYPES)}, got {obs_type!r}")
@@ -90,12 +95,22 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             task = task_from_gym_id(task)
         if jax.config.jax_compilation_cache_dir is None:
             enable_compilation_cache()
-        self._env = Env(load_task(task), num_envs=num_envs, impl=impl, episode_steps=max_episode_steps)
+        self.obs_keys = OBS_TYPES[obs_type]
+        self.cameras = as_camera_names(cameras) if "pixels" in self.obs_keys else ()
+        self.observation_height, self.observation_width = int(observation_height), int(observation_width)
+        self.pixel_renderer = pixel_renderer(renderer) if self.cameras else None
+        batched = dict(cameras=self.cameras, image_size=(self.observation_height, self.observation_width))
+        self._env = Env(
+            load_task(task),
+            num_envs=num_envs,
+            impl=impl,
+            episode_steps=max_episode_steps,
+            **(batched if self.pixel_renderer == "batched" else {}),
+        )
         scene = self._env.scene
         self._params = self._env.batch_params(params)  # checked now, not at the first reset
         self.num_envs = self._env.num_envs
         self.obs_type = obs_type
-        self.obs_keys = OBS_TYPES[obs_type]
         self.render_mode = render_mode
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.metadata = dict(self.metadata, autoreset_mode=self.autoreset_mode)
@@ -103,14 +118,10 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self._ctrl_low, self._ctrl_high = scene.ctrl_low, scene.ctrl_high
 
         camera_names = [scene.mj_model.camera(i).name for i in range(scene.mj_model.ncam)]
-        if isinstance(cameras, str):
-            cameras = [c.strip() for c in cameras.split(",") if c.strip()]
-        self.cameras = tuple(cameras) if "pixels" in self.obs_keys else ()
         for camera in (*self.cameras, render_camera):
             if camera not in camera_names:
                 raise ValueError(f"unknown camera {camera!r}; the scene has {camera_names}")
         self.render_camera = render_camera
-        self.observation_height, self.observation_width = int(observation_height), int(observation_width)
         self._renderer = None  # built on first use: an OpenGL context costs time and memory
 
         spec = self._env.obs_spec
@@ -229,7 +240,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         else:
             # NEXT_STEP: finished instances show their terminal obs now and restart on the
             # next step (that step's action is ignored, as Gymnasium specifies).
-            shown = {k: np.where(_bcast(hold, v), post[k], v) for k, v in pre.items()}
+            shown = jax.tree.map(lambda v, p: np.where(_bcast(hold, v), p, v), pre, post)
             for key in ("terminated", "truncated", "success"):
                 shown[key] = np.where(hold, False, pre[key])
             shown["reward"] = np.where(hold, 0.0, pre["reward"])
@@ -302,6 +313,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             view["agent_pos"] = self.units.from_radians(state.obs[AGENT_POS]).astype(jp.float32)
         if "environment_state" in self.obs_keys:
             view["environment_state"] = self._env.obs_spec.environment_state(state.obs)
+        if self.pixel_renderer == "batched":
+            view["pixels"] = state.obs["pixels"]
         return view
 
     def _reset_all_fn(self, keys: jax.Array, params: Any):
@@ -367,7 +380,9 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         # Copies: arrays fetched from the device are read-only, and users (torch) write into obs.
         obs: dict[str, Any] = {k: np.array(view[k]) for k in ("agent_pos", "environment_state") if k in self.obs_keys}
         rows = range(self.num_envs) if only is None else np.flatnonzero(only)
-        if "pixels" in self.obs_keys:
+        if "pixels" in view:  # drawn on the device with the step
+            obs["pixels"] = {cam: np.array(view["pixels"][cam][list(rows)]) for cam in self.cameras}
+        elif "pixels" in self.obs_keys:
             images = [self._render_views(view["qpos"][i], view["mocap_pos"][i], self.cameras) for i in rows]
             obs["pixels"] = {cam: np.stack([views[c] for views in images]) for c, cam in enumerate(self.cameras)}
         if only is None:
@@ -388,6 +403,17 @@ class SO101VectorEnv(gym.vector.VectorEnv):
     def _require_open(self) -> None:
         if self.closed:
             raise RuntimeError("this env is closed")
+
+
+def pixel_renderer(renderer: str = "auto") -> str:
+    """'batched' or 'gl'. 'auto': the batched ray tracer on a GPU, where it draws thousands of
+    instances in one call; on a CPU the GL renderer, which measured faster there
+    (benchmarks/results/pixels_cpu-2core.json: Warp's CPU ray tracer runs on one thread)."""
+    if renderer not in ("auto", "batched", "gl"):
+        raise ValueError(f"renderer must be 'auto', 'batched' or 'gl', got {renderer!r}")
+    if renderer == "auto":
+        return "batched" if jax.default_backend() == "gpu" and warp_available() else "gl"
+    return renderer
 
 
 class SO101Env(gym.Env):

@@ -26,6 +26,7 @@ _CFG_FIELDS = (
     "observation_width",
     "render_mode",
     "autoreset_mode",
+    "renderer",
 )
 
 

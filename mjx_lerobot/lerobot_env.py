@@ -45,6 +45,7 @@ class SO101MjxEnvConfig(EnvConfig):
     # Per arm joint, the simulator angle in degrees that your robot reads as zero.
     calibration: dict[str, float] = field(default_factory=dict)
     impl: str = "auto"  # physics backend: auto | jax | warp
+    renderer: str = "auto"  # pixels: auto | batched (MuJoCo Warp's ray tracer, in the step) | gl
     features: dict[str, PolicyFeature] = field(
         default_factory=lambda: {ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(6,))}
     )
@@ -90,6 +91,7 @@ class SO101MjxEnvConfig(EnvConfig):
             "units": "degrees" if self.use_degrees else "radians",
             "calibration": dict(self.calibration) if self.use_degrees else None,
             "impl": self.impl,
+            "renderer": self.renderer,
         }
 
     def create_envs(self, n_envs: int, use_async_envs: bool = False) -> dict[str, dict[int, SO101VectorEnv]]:

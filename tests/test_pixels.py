@@ -140,3 +140,28 @@ def test_bad_cameras_get_a_clear_error(kwargs, match):
 
 def test_no_cameras_no_pixels(jax_env, jax_state0):
     assert "pixels" not in jax_state0.obs and jax_env.cameras == ()
+
+
+@pytest.mark.parametrize("autoreset_mode", ["NextStep", "SameStep"])
+def test_gym_adapter_returns_the_batched_images(autoreset_mode):
+    env = mjx_lerobot.SO101VectorEnv(
+        2, "lift_cube", obs_type="pixels_agent_pos", impl="warp", renderer="batched",
+        observation_height=H, observation_width=W, autoreset_mode=autoreset_mode, max_episode_steps=2,
+    )
+    assert env.pixel_renderer == "batched"
+    obs, _ = env.reset(seed=0)
+    for camera in ("front", "wrist"):
+        assert obs["pixels"][camera].shape == (2, H, W, 3) and obs["pixels"][camera].dtype == np.uint8
+        np.testing.assert_array_equal(obs["pixels"][camera], np.asarray(env.state.obs["pixels"][camera]))
+    assert env.observation_space.contains(obs)
+    for _ in range(2):  # the second step ends both episodes (max_episode_steps=2)
+        obs, _, _, truncated, info = env.step(obs["agent_pos"])
+    assert truncated.all()
+    if autoreset_mode == "SameStep":  # the episode's last images, beside the new episode's first
+        last = info["final_obs"][0]["pixels"]["front"]
+        assert last.shape == (H, W, 3) and not np.array_equal(last, obs["pixels"]["front"][0])
+    else:  # the episode's last images now; on the next step, the new episode's first
+        np.testing.assert_array_equal(obs["pixels"]["front"], np.asarray(env.state.final_obs["pixels"]["front"]))
+        obs, *_ = env.step(obs["agent_pos"])
+        np.testing.assert_array_equal(obs["pixels"]["front"], np.asarray(env.state.obs["pixels"]["front"]))
+    env.close()

@@ -1,0 +1,171 @@
+"""Camera images: the batched ray tracer inside the jitted step against MuJoCo's GL renderer.
+
+    python benchmarks/pixels.py                       # this machine's defaults
+    python benchmarks/pixels.py --num-envs 1,64,1024,4096 --sizes 64,128,224   # a GPU
+
+One run, side by side, on lift_cube with the scripted expert and the front + wrist cameras:
+- batched: physics and rendering fused in one compiled rollout (`Env(cameras=...)`): camera
+  frames/s, env steps/s, compile time and the state's bytes per instance, per (num_envs, size);
+- GL: MuJoCo's OpenGL renderer drawing the same states (the rollout's qpos), one process per
+  core, with the scene's 1024^2 shadow map and with MuJoCo's default 4096^2 (the scene before);
+- the Gym adapter's pixel observations (LeRobot's 240x320 default) through each renderer.
+Writes benchmarks/results/pixels_<device>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+CAMERAS = ("front", "wrist")
+
+
+def measure_batched(num_envs: int, size: int, steps: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    import mjx_lerobot
+    from mjx_lerobot.core import timed_rollout
+    from mjx_lerobot.expert import expert_policy
+
+    env = mjx_lerobot.Env(
+        mjx_lerobot.load_task("lift_cube"), num_envs, impl="warp", cameras=CAMERAS, image_size=(size, size)
+    )
+    timed = timed_rollout(env, expert_policy(env), jax.random.key(0), steps, warmup=True)
+    frames = steps * num_envs * len(CAMERAS)
+    state_bytes = sum(leaf.nbytes for leaf in jax.tree.leaves(timed.state))
+    row = {
+        "renderer": "batched (MuJoCo Warp ray tracer, in the jitted step)",
+        "num_envs": num_envs,
+        "size": size,
+        "control_steps": steps,
+        "compile_s": round(timed.compile_s, 2),
+        "run_s": timed.run_s,
+        "camera_frames_per_s": frames / timed.run_s,
+        "env_steps_per_s": steps * num_envs / timed.run_s,
+        "physics_steps_per_s": steps * num_envs * env.scene.substeps / timed.run_s,
+        "state_bytes_per_instance": state_bytes // num_envs,
+    }
+    # The renderer alone, on the rollout's final states: what the cameras cost beside the physics.
+    render = jax.jit(env._cameras.render)
+    jax.block_until_ready(render(timed.state.data))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        jax.block_until_ready(render(timed.state.data))
+    render_s = (time.perf_counter() - t0) / steps
+    row["render_only_frames_per_s"] = num_envs * len(CAMERAS) / render_s
+    row["render_share_of_step"] = render_s / (timed.run_s / steps)
+    keep = min(num_envs, 8)
+    return row, np.asarray(timed.traj["qpos"][:, :keep]), np.asarray(timed.traj["mocap_pos"][:, :keep])
+
+
+def _gl_worker(args: tuple) -> tuple[int, float]:
+    qpos, mocap, size, shadowsize = args
+    import mjx_lerobot  # noqa: F401  (sets MUJOCO_GL for headless rendering)
+    from mjx_lerobot.render import Renderer
+    from mjx_lerobot.scene import load_mj_model
+
+    model = load_mj_model("scene_cube.xml")
+    model.vis.quality.shadowsize = shadowsize
+    renderer = Renderer(model, size, size, (0, 2))
+    renderer.views(qpos[0], mocap[0], CAMERAS)  # GL context and shadow map set up untimed
+    t0 = time.perf_counter()
+    for q, m in zip(qpos, mocap, strict=True):
+        renderer.views(q, m, CAMERAS)
+    elapsed = time.perf_counter() - t0
+    renderer.close()
+    return len(qpos) * len(CAMERAS), elapsed
+
+
+def measure_gl(qpos: np.ndarray, mocap: np.ndarray, size: int, shadowsize: int, workers: int) -> dict:
+    """The same states ([T, n] qpos) drawn by GL in `workers` processes, each a share of them."""
+    states = qpos.reshape(-1, qpos.shape[-1]), mocap.reshape(-1, *mocap.shape[2:])
+    shares = [(states[0][w::workers], states[1][w::workers], size, shadowsize) for w in range(workers)]
+    t0 = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        results = pool.map(_gl_worker, shares)
+    wall = time.perf_counter() - t0
+    frames = sum(f for f, _ in results)
+    slowest = max(e for _, e in results)
+    return {
+        "renderer": f"GL (MuJoCo OpenGL), {workers} processes, shadow map {shadowsize}^2",
+        "size": size,
+        "shadowsize": shadowsize,
+        "workers": workers,
+        "camera_frames_per_s": frames / slowest,
+        "wall_s_with_process_start": round(wall, 2),
+    }
+
+
+def measure_adapter(renderer: str, num_envs: int, steps: int) -> dict:
+    """SO101VectorEnv with LeRobot's default pixels (front + wrist, 240x320): steps/s."""
+    import mjx_lerobot
+
+    env = mjx_lerobot.SO101VectorEnv(
+        num_envs, "lift_cube", obs_type="pixels_agent_pos", impl="warp", renderer=renderer
+    )
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(obs["agent_pos"])  # compile
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        obs, *_ = env.step(obs["agent_pos"])
+    elapsed = time.perf_counter() - t0
+    env.close()
+    return {
+        "renderer": renderer,
+        "num_envs": num_envs,
+        "size": "240x320",
+        "env_steps_per_s": steps * num_envs / elapsed,
+        "camera_frames_per_s": steps * num_envs * len(CAMERAS) / elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--num-envs", default="1,16,64", help="comma-separated instance counts (batched)")
+    parser.add_argument("--sizes", default="64,128", help="comma-separated square image sizes")
+    parser.add_argument("--steps", type=int, default=10, help="control steps per timed rollout")
+    parser.add_argument("--adapter-envs", type=int, default=4, help="instances for the adapter comparison (0: skip)")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+
+    from mjx_lerobot.report import device_tag, machine_info
+
+    workers = os.cpu_count() or 1
+    report = machine_info() | {"task": "lift_cube", "cameras": list(CAMERAS), "batched": [], "gl": [], "adapter": []}
+    for size in (int(s) for s in args.sizes.split(",")):
+        states = None
+        for n in (int(n) for n in args.num_envs.split(",")):
+            row, qpos, mocap = measure_batched(n, size, args.steps)
+            report["batched"].append(row)
+            states = states or (qpos, mocap)
+            print(
+                f"batched N={n:6d} {size:4d}^2: {row['camera_frames_per_s']:>10,.0f} frames/s with physics, "
+                f"{row['render_only_frames_per_s']:>10,.0f} rendering alone, "
+                f"{row['env_steps_per_s']:>9,.0f} env steps/s  compile {row['compile_s']:.0f} s",
+                flush=True,
+            )
+        for shadowsize in (1024, 4096):
+            row = measure_gl(*states, size, shadowsize, workers)
+            report["gl"].append(row)
+            print(f"GL {workers} procs {size:4d}^2, shadow {shadowsize}: {row['camera_frames_per_s']:>8,.0f} frames/s")
+    if args.adapter_envs:
+        for renderer in ("gl", "batched"):
+            row = measure_adapter(renderer, args.adapter_envs, max(2, args.steps // 2))
+            report["adapter"].append(row)
+            print(f"adapter {renderer:7s} N={args.adapter_envs}: {row['env_steps_per_s']:.1f} env steps/s (240x320 x2)")
+    best = max(report["batched"], key=lambda r: r["camera_frames_per_s"])
+    best_gl = max(report["gl"], key=lambda r: r["camera_frames_per_s"])
+    report["ratios"] = {"batched_best_over_gl_best": best["camera_frames_per_s"] / best_gl["camera_frames_per_s"]}
+    path = Path(args.out or Path(__file__).parent / "results" / f"pixels_{device_tag()}.json")
+    import json
+
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
