@@ -125,11 +125,6 @@ class BatchCameras:
         return images, depths, data
 
 
-def image_shapes(config: CameraConfig, num_envs: int) -> dict[str, tuple[int, ...]]:
-    """Shape of each camera's batch of images."""
-    return {camera: (num_envs, config.height, config.width, 3) for camera in config.cameras}
-
-
 def as_camera_names(cameras: str | Sequence[str]) -> tuple[str, ...]:
     """'front,wrist' or ['front', 'wrist'] -> ('front', 'wrist')."""
     if isinstance(cameras, str):

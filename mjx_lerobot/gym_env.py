@@ -98,7 +98,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self.obs_keys = OBS_TYPES[obs_type]
         self.cameras = as_camera_names(cameras) if "pixels" in self.obs_keys else ()
         self.observation_height, self.observation_width = int(observation_height), int(observation_width)
-        self.pixel_renderer = pixel_renderer(renderer) if self.cameras else None
+        self.pixel_renderer = pixel_renderer(renderer, impl) if self.cameras else None
         batched = dict(cameras=self.cameras, image_size=(self.observation_height, self.observation_width))
         self._env = Env(
             load_task(task),
@@ -381,7 +381,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         obs: dict[str, Any] = {k: np.array(view[k]) for k in ("agent_pos", "environment_state") if k in self.obs_keys}
         rows = range(self.num_envs) if only is None else np.flatnonzero(only)
         if "pixels" in view:  # drawn on the device with the step
-            obs["pixels"] = {cam: np.array(view["pixels"][cam][list(rows)]) for cam in self.cameras}
+            index = np.asarray(rows)  # fancy indexing copies: writable, as users expect
+            obs["pixels"] = {cam: view["pixels"][cam][index] for cam in self.cameras}
         elif "pixels" in self.obs_keys:
             images = [self._render_views(view["qpos"][i], view["mocap_pos"][i], self.cameras) for i in rows]
             obs["pixels"] = {cam: np.stack([views[c] for views in images]) for c, cam in enumerate(self.cameras)}
@@ -405,14 +406,16 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             raise RuntimeError("this env is closed")
 
 
-def pixel_renderer(renderer: str = "auto") -> str:
+def pixel_renderer(renderer: str = "auto", impl: str = "auto") -> str:
     """'batched' or 'gl'. 'auto': the batched ray tracer on a GPU, where it draws thousands of
-    instances in one call; on a CPU the GL renderer, which measured faster there
+    instances in one call (unless physics was asked to run on MJX-JAX, which it cannot draw);
+    on a CPU the GL renderer, which measured faster there
     (benchmarks/results/pixels_cpu-2core.json: Warp's CPU ray tracer runs on one thread)."""
     if renderer not in ("auto", "batched", "gl"):
         raise ValueError(f"renderer must be 'auto', 'batched' or 'gl', got {renderer!r}")
     if renderer == "auto":
-        return "batched" if jax.default_backend() == "gpu" and warp_available() else "gl"
+        on_gpu = jax.default_backend() == "gpu" and warp_available()
+        return "batched" if on_gpu and impl != "jax" else "gl"
     return renderer
 
 
