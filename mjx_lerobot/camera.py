@@ -42,6 +42,8 @@ class CameraConfig:
     depth: bool = False  # also depth in metres, float32 [N, H, W]
     geom_groups: tuple[int, ...] = POLICY_GEOM_GROUPS
     shadows: bool = True
+    # Rays from each world's own field of view (randomized cameras) instead of precomputed ones.
+    per_world_fovy: bool = False
 
     def check(self, scene: Scene) -> None:
         """Clear errors for what the renderer would otherwise fail on deep inside Warp."""
@@ -79,35 +81,56 @@ class BatchCameras:
             use_shadows=config.shadows,
             render_skybox=True,
             enabled_geom_groups=list(config.geom_groups),
+            use_precomputed_rays=not config.per_world_fovy,
         )
         self._handle = self._context.pytree()
-        # MJX's camlight runs on MJX-JAX only; these cameras ride on bodies (mode "fixed"), so
-        # their poses are the body's pose times the camera's fixed offset, computed here.
-        if (model.cam_mode != mujoco.mjtCamLight.mjCAMLIGHT_FIXED).any():
-            raise ValueError("the batched renderer here places fixed-mode cameras only (mode='fixed')")
-        offset = np.zeros((model.ncam, 9))
-        for i in range(model.ncam):
-            mujoco.mju_quat2Mat(offset[i], model.cam_quat[i])
+        # MJX's camlight runs on MJX-JAX only; these cameras and lights ride on bodies (mode
+        # "fixed"), so their poses are the body's pose times their fixed offset, computed here.
+        fixed = mujoco.mjtCamLight.mjCAMLIGHT_FIXED
+        if (model.cam_mode != fixed).any() or (model.light_mode != fixed).any():
+            raise ValueError("the batched renderer here places fixed-mode cameras and lights only (mode='fixed')")
         self._cam_body = np.asarray(model.cam_bodyid)
-        self._cam_pos = jp.asarray(model.cam_pos, jp.float32)
-        self._cam_mat = jp.asarray(offset.reshape(-1, 3, 3), jp.float32)
+        self._light_body = np.asarray(model.light_bodyid)
+        self._nominal = {
+            "cam_pos": jp.asarray(model.cam_pos, jp.float32),
+            "cam_quat": jp.asarray(model.cam_quat, jp.float32),
+            "light_pos": jp.asarray(model.light_pos, jp.float32),
+            "light_dir": jp.asarray(model.light_dir, jp.float32),
+        }
         # The context lists its active cameras in the model's order, whatever order was asked.
         active = sorted(model.camera(name).id for name in config.cameras)
         slots = [active.index(model.camera(name).id) for name in config.cameras]
         self._rgb_adr = [int(self._context.rgb_adr.numpy()[i]) for i in slots]
         self._depth_adr = [int(self._context.depth_adr.numpy()[i]) for i in slots] if config.depth else []
 
-    def _place_cameras(self, data: mjx.Data) -> mjx.Data:
-        """One instance's camera poses from its body poses (what mj_camlight does for them)."""
-        body_pos, body_mat = data.xpos[self._cam_body], data.xmat[self._cam_body].reshape(-1, 3, 3)
-        cam_xpos = body_pos + jp.einsum("cij,cj->ci", body_mat, self._cam_pos)
-        cam_xmat = jp.einsum("cij,cjk->cik", body_mat, self._cam_mat).reshape(-1, 9)
-        return data.replace(cam_xpos=cam_xpos, cam_xmat=cam_xmat.reshape(data.cam_xmat.shape))
+    def _place(self, data: mjx.Data, frames: dict[str, jax.Array]) -> mjx.Data:
+        """One instance's camera and light poses from its body poses (what mj_camlight does)."""
+        body_mat = data.xmat.reshape(-1, 3, 3)
+        cam_mat = jp.einsum("cij,cjk->cik", body_mat[self._cam_body], jax.vmap(_quat_to_mat)(frames["cam_quat"]))
+        cam_xpos = data.xpos[self._cam_body] + jp.einsum("cij,cj->ci", body_mat[self._cam_body], frames["cam_pos"])
+        light_mat = body_mat[self._light_body]
+        light_xpos = data.xpos[self._light_body] + jp.einsum("lij,lj->li", light_mat, frames["light_pos"])
+        light_xdir = jp.einsum("lij,lj->li", light_mat, frames["light_dir"])
+        data = data.replace(cam_xpos=cam_xpos, cam_xmat=cam_mat.reshape(data.cam_xmat.shape))
+        # Warp's kinematics leaves the lights at zero (no direction: no diffuse light, no shadow).
+        return data.replace(_impl=data._impl.replace(light_xpos=light_xpos, light_xdir=light_xdir))
 
-    def render(self, data: mjx.Data) -> tuple[dict[str, jax.Array], dict[str, jax.Array] | None, mjx.Data]:
-        """Batched `data` [N] -> ({camera: uint8 [N, H, W, 3]}, {camera: float32 [N, H, W]} | None, data)."""
-        model = self.scene.mjx_model
-        data = jax.vmap(lambda d: self._place_cameras(mjx.kinematics(model, d)))(data)
+    def render(
+        self, data: mjx.Data, fields: dict[str, jax.Array] | None = None
+    ) -> tuple[dict[str, jax.Array], dict[str, jax.Array] | None, mjx.Data]:
+        """Batched `data` [N] -> ({camera: uint8 [N, H, W, 3]}, {camera: float32 [N, H, W]} | None, data).
+
+        `fields`: per-instance visual model fields [N, ...] (`randomize.Targets.render_fields`),
+        e.g. colours, lights, camera poses and fov; None draws the nominal model.
+        """
+        nominal = self.scene.mjx_model
+        data = jax.vmap(lambda d: mjx.kinematics(nominal, d))(data)
+        if fields is None:
+            data = jax.vmap(lambda d: self._place(d, self._nominal))(data)
+            model = nominal
+        else:
+            data = jax.vmap(self._place)(data, {k: fields[k] for k in self._nominal})
+            model = nominal.tree_replace({k: v for k, v in fields.items() if k not in ("cam_pos", "cam_quat")})
         data = mjx.refit_bvh(model, data, self._handle)
         packed, depth, data = mjx.render(model, data, self._handle)
         h, w = self.config.height, self.config.width
@@ -123,6 +146,16 @@ class BatchCameras:
                 for camera, adr in zip(self.config.cameras, self._depth_adr, strict=True)
             }
         return images, depths, data
+
+
+def _quat_to_mat(q: jax.Array) -> jax.Array:
+    """Unit quaternion (w, x, y, z) -> rotation matrix (3, 3)."""
+    w, x, y, z = q / jp.linalg.norm(q)
+    return jp.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ])  # fmt: skip
 
 
 def as_camera_names(cameras: str | Sequence[str]) -> tuple[str, ...]:

@@ -25,7 +25,8 @@ def demo(args: argparse.Namespace) -> int:
     from mjx_lerobot.demo import demo
 
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
-    result = demo(args.task, args.num_envs, args.impl, args.steps, args.seed, args.video, log=log)
+    result = demo(args.task, args.num_envs, args.impl, args.steps, args.seed, args.video, log=log,
+                  randomize=args.randomize)
     _print_json(args, result)
     return 0
 
@@ -55,7 +56,7 @@ def experts(args: argparse.Namespace) -> int:
     bar = tqdm(runs, desc="experts", unit="run")
     for task, impl in bar:
         bar.set_postfix_str(f"{task} {impl}")
-        result = evaluate(task, args.episodes, impl, args.variation, args.action_noise, args.seed)
+        result = evaluate(task, args.episodes, impl, args.variation, args.action_noise, args.seed, args.randomize)
         results.append(result)
         bar.write(
             f"{task:11s} {result['impl']:5s} success {result['success_rate']:7.2%} "
@@ -86,6 +87,7 @@ def record(args: argparse.Namespace) -> int:
         seed=args.seed,
         variation=args.variation,
         action_noise=args.action_noise,
+        randomize=args.randomize,
         resume=args.resume,
         progress=not args.json,
     )
@@ -122,14 +124,16 @@ def train(args: argparse.Namespace) -> int:
     from mjx_lerobot import ppo
     from mjx_lerobot.report import device_name
 
-    overrides: dict[str, Any] = dict(num_envs=args.num_envs, impl=args.impl)
+    overrides: dict[str, Any] = dict(num_envs=args.num_envs, impl=args.impl, randomize=args.randomize)
     if args.steps is not None:
         overrides["total_steps"] = args.steps
     for item in args.set:
         name, _, value = item.partition("=")
         overrides[name] = json.loads(value)
     config = ppo.default_config(args.task, **overrides)
-    print(f"training {args.task}: {config.num_envs} instances, {config.total_steps:,} env steps, {device_name()}")
+    randomized = ", randomized" if config.randomize else ""
+    print(f"training {args.task}: {config.num_envs} instances, {config.total_steps:,} env steps{randomized}, "
+          f"{device_name()}")
     summary = ppo.run(config, args.seed, args.out, args.max_minutes, args.eval_episodes)
     if "eval" in summary:
         print(f"eval: success {summary['eval']['success_rate']:.1%} over {args.eval_episodes} seeded episodes")
@@ -142,13 +146,13 @@ def evaluate(args: argparse.Namespace) -> int:
     from mjx_lerobot.report import device_name, machine_info
 
     result = ppo.load(args.checkpoint)
-    stats = ppo.evaluate(result, num_episodes=args.episodes, impl=args.impl, seed=args.seed)
+    stats = ppo.evaluate(result, num_episodes=args.episodes, impl=args.impl, seed=args.seed, randomize=args.randomize)
     if args.video:
         stats["video"] = str(ppo.policy_video(result, args.video, args.seed))
     if not _print_json(args, machine_info() | stats):
         print(
             f"{stats['task']}: success {stats['success_rate']:.1%} ({stats['successes']}/{stats['episodes']} "
-            f"seeded episodes, impl={stats['impl']}, device={device_name()}), "
+            f"seeded {'randomized ' if args.randomize else ''}episodes, impl={stats['impl']}, device={device_name()}), "
             f"{stats['mean_steps_to_end']:.0f} steps per episode on average"
         )
         if args.video:
@@ -195,6 +199,8 @@ COMMON_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "episodes": (("--episodes",), dict(type=positive_int, default=1000, help="seeded episodes")),
     "variation": (("--variation",), dict(type=float, default=1.0, help="per-episode variation of the expert's plan")),
     "action_noise": (("--action-noise",), dict(type=float, default=0.0, help="DART noise std on executed actions")),
+    "randomize": (("--randomize",), dict(action="store_true",
+                  help="each instance its own physics, colours, lights and cameras (the task's default ranges)")),
 }
 
 
@@ -222,20 +228,20 @@ def build_parser() -> argparse.ArgumentParser:
         return cmd
 
     d = command("demo", demo, "run a task's scripted expert on N instances; report success and speed",
-                ("task", "num_envs", "impl", "seed", "json"))
+                ("task", "num_envs", "impl", "seed", "json", "randomize"))
     d.add_argument("--steps", type=positive_int, default=None, help="control steps (default: one episode)")
     d.add_argument("--video", default="demo.mp4", help="video of instance 0 ('' for none)")
 
     command("tasks", tasks, "list the bundled tasks")
 
     e = command("experts", experts, "measure each expert's success rate over many seeded episodes",
-                ("episodes", "seed", "variation", "action_noise"))
+                ("episodes", "seed", "variation", "action_noise", "randomize"))
     e.add_argument("--tasks", default="all", help="comma-separated task names, or 'all'")
     e.add_argument("--impl", default="jax,warp", help="comma-separated backends")
     e.add_argument("--out", default=None, help="JSON results (default experts_<device>.json; '' for none)")
 
     r = command("record", record, "record expert demonstrations as a LeRobotDataset (v3)",
-                ("task", "num_envs", "impl", "seed", "json", "episodes", "variation", "action_noise"),
+                ("task", "num_envs", "impl", "seed", "json", "episodes", "variation", "action_noise", "randomize"),
                 num_envs=64, episodes=100)
     r.add_argument("--root", required=True, help="dataset directory")
     r.add_argument("--repo-id", default=None, help="dataset id (default local/so101_mjx_<task>)")
@@ -250,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--impl", default=None, choices=("jax", "warp"), help="backend (default: the recording's)")
 
     t = command("train", train, "train a PPO policy on N instances; checkpoint, learning curve, evaluation",
-                ("task", "num_envs", "impl", "seed"), task="reach", num_envs=2048)
+                ("task", "num_envs", "impl", "seed", "randomize"), task="reach", num_envs=2048)
     t.add_argument("--steps", type=positive_int, default=None, help="env steps, all instances (default: the task's)")
     t.add_argument("--out", default=None, help="run directory (default runs/<task>)")
     t.add_argument("--max-minutes", type=float, default=None, help="stop early after this much wall time")
@@ -258,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="any PPOConfig field")
 
     v = command("eval", evaluate, "success rate of a trained policy over many seeded episodes",
-                ("episodes", "impl", "seed", "json"), seed=10_000)
+                ("episodes", "impl", "seed", "json", "randomize"), seed=10_000)
     v.add_argument("--checkpoint", required=True, help="checkpoint.msgpack written by train")
     v.add_argument("--video", default="", help="write one episode of the policy to this mp4")
 

@@ -14,6 +14,11 @@ every step, auto-resets included, uses them. Changing them never recompiles.
 
     radius = jp.linspace(0.01, 0.05, 1024)
     state = env.reset(key, params=env.params.replace(success_radius=radius))
+
+With `randomize=True` (or a `randomize.Ranges`), every instance also draws its own physics,
+colours, lights and cameras at each episode reset (`mjx_lerobot/randomize.py`); the ranges are
+traced like Params (`env.reset(key, ranges=...)`), and `randomize=False` leaves every step
+exactly as it is without it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from jax.sharding import PartitionSpec as P
 from mujoco import mjx
 
 from mjx_lerobot.camera import BatchCameras, CameraConfig, as_camera_names
+from mjx_lerobot.randomize import Domain, Ranges, Targets, as_ranges, delay, start
 from mjx_lerobot.scene import Scene, action_to_ctrl, build_scene, resolve_impl, warp_available
 from mjx_lerobot.spec import IMAGE_OBS, ObsSpec
 
@@ -62,6 +68,8 @@ class EnvState:
     metrics: dict[str, jax.Array]  # named reward terms of the last step
     final_obs: dict[str, jax.Array]  # obs at the last episode end, before auto-reset
     fault: jax.Array  # () int32 bitmask of FAULT_* of the last step
+    domain: Domain | None = None  # the instance's randomization (drawn values...), None without
+
 
     @property
     def done(self) -> jax.Array:
@@ -96,6 +104,7 @@ class Task:
     # Geom groups policy cameras draw: the world (0) and robot (2), plus 1 where the goal is a
     # pad on the table the policy must see, or 4 where it is a marker in the air (reach).
     camera_geom_groups: tuple[int, ...] = (0, 2)
+    ranges: Ranges = Ranges()  # what randomize=True draws from (mjx_lerobot/randomize.py)
 
     @classmethod
     def from_module(cls, namespace: Mapping[str, Any], **fields: Any) -> Task:
@@ -234,6 +243,7 @@ class Env:
         cameras: str | Sequence[str] = (),
         image_size: int | tuple[int, int] = (128, 128),
         depth: bool = False,
+        randomize: bool | Ranges | Mapping[str, Any] = False,
     ):
         if not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
@@ -255,24 +265,34 @@ class Env:
         )
         self.impl = self.scene.impl
         self._template = self.scene.make_data()
+        # Randomization: which ids it touches, and the default ranges (traced, like Params).
+        self._targets = Targets.from_scene(self.scene) if randomize is not False else None
+        self._ranges = self._range_shapes = None
+        if self._targets is not None:
+            self._range_shapes = traced_params(Ranges())  # one (low, high) pair per field
+            self._ranges = traced_params(as_ranges(randomize, task.ranges))  # shared, or [N, 2] each
+            batch_params(self._range_shapes, self._ranges, self.num_envs)  # a wrong shape fails here
         self._cameras: BatchCameras | None = None
         if self.cameras:
             if len(self.devices) > 1:
                 raise ValueError("cameras render on one device: pass devices=[one jax.Device]")
             height, width = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-            config = CameraConfig(self.cameras, height, width, bool(depth), tuple(task.camera_geom_groups))
+            config = CameraConfig(
+                self.cameras, height, width, bool(depth), tuple(task.camera_geom_groups), per_world_fovy=self.randomized
+            )
             self._cameras = BatchCameras(self.scene, self.num_envs, config)
         self._reset = jax.jit(self.reset_fn)
         self._step = jax.jit(self.step_fn)
 
     # -- public, checked at the Python boundary -------------------------------------------
-    def reset(self, key: jax.Array, params: Any = None) -> EnvState:
+    def reset(self, key: jax.Array, params: Any = None, ranges: Any = None) -> EnvState:
         """Fresh episodes for all instances; instance i depends only on fold_in(key, i).
 
         `params`: the task's Params (or a mapping of fields to change), each field shared or
         [num_envs, ...] per instance; None uses `env.params`. The state carries them.
+        `ranges`: the same for the randomization ranges of an env made with randomize=...
         """
-        return self._reset(key, self.batch_params(params))
+        return self._reset(key, self.batch_params(params), self.batch_ranges(ranges))
 
     def step(self, state: EnvState, action: jax.Array | np.ndarray) -> EnvState:
         """Advance every instance one control step (1/30 s); finished ones auto-reset."""
@@ -297,6 +317,30 @@ class Env:
         """`params` (None: the defaults) with every field [num_envs, ...], checked."""
         return batch_params(self._params, params, self.num_envs)
 
+    @property
+    def randomized(self) -> bool:
+        return self._targets is not None
+
+    @property
+    def ranges(self) -> Ranges | None:
+        """The default randomization ranges (each field an array); None without randomize."""
+        return self._ranges
+
+    @property
+    def targets(self) -> Targets | None:
+        """What randomization touches in this scene (ids, value names); None without it."""
+        return self._targets
+
+    def batch_ranges(self, ranges: Any = None) -> Ranges | None:
+        """`ranges` (None: the defaults; a Ranges or a mapping of fields to change) with every
+        field [num_envs, 2], checked; None for an env made without randomize."""
+        if self._ranges is None:
+            if ranges is not None:
+                raise ValueError("this env was made with randomize=False: make(..., randomize=True) to pass ranges")
+            return None
+        ranges = self._ranges if ranges is None else traced_params(as_ranges(ranges, self._ranges))
+        return batch_params(self._range_shapes, ranges, self.num_envs)
+
     @functools.cached_property
     def instance_shapes(self) -> EnvState:
         """Shapes and dtypes of one instance's state (`jax.eval_shape`: nothing runs)."""
@@ -308,14 +352,19 @@ class Env:
         return ObsSpec.from_shapes(self.instance_shapes.obs)
 
     # -- pure functions (batched) ---------------------------------------------------------
-    def reset_fn(self, key: jax.Array, params: Any = None) -> EnvState:
+    def reset_fn(self, key: jax.Array, params: Any = None, ranges: Ranges | None = None) -> EnvState:
         keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jp.arange(self.num_envs))
-        return self.reset_instances(keys, params)
+        return self.reset_instances(keys, params, ranges)
 
-    def reset_instances(self, keys: jax.Array, params: Any = None) -> EnvState:
+    def reset_instances(self, keys: jax.Array, params: Any = None, ranges: Ranges | None = None) -> EnvState:
         """Reset from one key per instance, [N] keys -> EnvState; used by seeded adapters."""
         params = batch_params(self._params, params, keys.shape[0])
-        state = self._with_pixels(self._per_device(jax.vmap(self._reset_one), keys, params))
+        if self._ranges is not None:
+            ranges = batch_params(self._range_shapes, self._ranges if ranges is None else ranges, keys.shape[0])
+        one_batch = keys.shape[0] != self.num_envs  # a few instances (e.g. a probe): no sharding
+        reset = jax.vmap(self._reset_one)
+        state = reset(keys, params, ranges) if one_batch else self._per_device(reset, keys, params, ranges)
+        state = self._with_pixels(state)
         return state.replace(final_obs=state.obs)
 
     def step_fn(self, state: EnvState, action: jax.Array) -> EnvState:
@@ -337,7 +386,8 @@ class Env:
         done = nxt.terminated | nxt.truncated
 
         def auto_reset(nxt: EnvState) -> EnvState:
-            fresh = jax.vmap(self._reset_one)(nxt.key, nxt.params)
+            ranges = None if nxt.domain is None else nxt.domain.ranges
+            fresh = jax.vmap(self._reset_one)(nxt.key, nxt.params, ranges)
             task_obs = {key: nxt.obs[key] for key in fresh.obs}  # the images are drawn anew below
             reset = nxt.replace(
                 data=select_instances(done, fresh.data, nxt.data),
@@ -345,6 +395,7 @@ class Env:
                 info=select_instances(done, fresh.info, nxt.info),
                 steps=jp.where(done, 0, nxt.steps),
                 key=jp.where(done, fresh.key, nxt.key),
+                domain=select_instances(done, fresh.domain, nxt.domain),
             )
             return self._with_pixels(reset)
 
@@ -357,7 +408,8 @@ class Env:
             return state
         if state.steps.shape[0] != self.num_envs:
             raise ValueError(f"the renderer draws all {self.num_envs} instances, got a batch of {state.steps.shape[0]}")
-        images, depth, data = self._cameras.render(state.data)
+        fields = None if state.domain is None else jax.vmap(self._targets.render_fields)(state.domain.values)
+        images, depth, data = self._cameras.render(state.data, fields)
         obs = {key: value for key, value in state.obs.items() if key not in IMAGE_OBS} | {"pixels": images}
         if depth is not None:
             obs["depth"] = depth
@@ -396,19 +448,30 @@ class Env:
         return NamedSharding(self.mesh, P("batch"))
 
     # -- one instance ---------------------------------------------------------------------
-    def _reset_one(self, key: jax.Array, params: Any) -> EnvState:
-        return reset_one(self.task, self.scene, self._template, key, params)
+    def _reset_one(self, key: jax.Array, params: Any, ranges: Ranges | None) -> EnvState:
+        return reset_one(self.task, self.scene, self._template, key, params, self._targets, ranges)
 
     def _step_one(self, state: EnvState, action: jax.Array) -> EnvState:
-        scene, params, task = self.scene, state.params, self.task
+        scene, params, task, domain, key = self.scene, state.params, self.task, state.domain, state.key
+        model = scene.mjx_model
         finite = jp.isfinite(action)
-        ctrl = jp.where(finite, action_to_ctrl(scene, jp.where(finite, action, 0.0)), state.data.ctrl)
+        last_ctrl = state.data.ctrl
+        if domain is not None:
+            key, noise_key, obs_key, camera_key = jax.random.split(key, 4)
+            action = action + domain.values.action_noise * jax.random.normal(noise_key, action.shape)
+            last_ctrl = domain.pending_ctrl[0]  # the last commanded targets, not the delayed ones
+            if domain.ranges.camera_every_step:
+                domain = domain.replace(values=self._targets.draw_cameras(domain.ranges, camera_key, domain.values))
+        ctrl = jp.where(finite, action_to_ctrl(scene, jp.where(finite, action, 0.0)), last_ctrl)
+        if domain is not None:
+            domain, ctrl = delay(domain, ctrl)
+            model = model.tree_replace(self._targets.physics_fields(domain.values))
         data = state.data.replace(ctrl=ctrl)
         # Physics in full float32: on NVIDIA GPUs JAX's default lets float32 matmuls run in
         # TF32, which moved MJX-JAX's arm 4.4e-3 rad off MuJoCo C in 1 s on an H100 (8.9e-4 at
         # "highest"; tests/test_mujoco_parity.py). Scoped here, so a user's networks keep theirs.
         with jax.default_matmul_precision("highest"):
-            data = jax.lax.fori_loop(0, scene.substeps, lambda _, d: mjx.step(scene.mjx_model, d), data)
+            data = jax.lax.fori_loop(0, scene.substeps, lambda _, d: mjx.step(model, d), data)
 
         nan_state = ~(jp.isfinite(data.qpos).all() & jp.isfinite(data.qvel).all())
         fault = jp.where(nan_state, FAULT_NAN_STATE, 0)
@@ -416,6 +479,8 @@ class Env:
         fault |= jp.where(finite.all(), 0, FAULT_BAD_ACTION)
         info = task.update(scene, params, data, state.info)
         obs = task.observe(scene, params, data, info)
+        if domain is not None:
+            obs = _noisy_joints(obs, domain, obs_key)
         # A NaN instance ends its episode (the auto-reset replaces its physics on this very
         # step) and reports its last finite observation, so no NaN reaches the caller.
         obs = jax.tree.map(lambda new, old: jp.where(nan_state, old, new), obs, {k: state.obs[k] for k in obs})
@@ -436,16 +501,33 @@ class Env:
             info=info,
             metrics=metrics,
             fault=jp.int32(fault),
+            key=key,
+            domain=domain,
         )
 
 
-def reset_one(task: Task, scene: Scene, template: mjx.Data, key: jax.Array, params: Any) -> EnvState:
-    """One instance's fresh episode: the task's reset from `template`, then its observation."""
+def reset_one(
+    task: Task,
+    scene: Scene,
+    template: mjx.Data,
+    key: jax.Array,
+    params: Any,
+    targets: Targets | None = None,
+    ranges: Ranges | None = None,
+) -> EnvState:
+    """One instance's fresh episode: the task's reset from `template`, then its observation;
+    with `targets` and `ranges`, also the episode's randomization drawn from `key`."""
     key, reset_key = jax.random.split(key)
     data, info = task.reset(scene, params, reset_key, template)
     # Kinematics is all observe() needs; the first physics step computes the rest.
     data = mjx.kinematics(scene.mjx_model, data)
     obs = task.observe(scene, params, data, info)
+    domain = None
+    if targets is not None:
+        # Split after the task's reset: a seed places the cube the same with or without.
+        key, domain_key, obs_key = jax.random.split(key, 3)
+        domain = start(targets, ranges, domain_key, data.ctrl)
+        obs = _noisy_joints(obs, domain, obs_key)
     zero_action = jp.zeros(ACTION_DIM, jp.float32)
     metrics = task.reward(scene, params, data, info, zero_action)
     return EnvState(
@@ -464,7 +546,14 @@ def reset_one(task: Task, scene: Scene, template: mjx.Data, key: jax.Array, para
         metrics=jax.tree.map(lambda term: jp.zeros(jp.shape(term), jp.float32), metrics),
         final_obs=obs,
         fault=jp.int32(0),
+        domain=domain,
     )
+
+
+def _noisy_joints(obs: dict[str, jax.Array], domain: Domain, key: jax.Array) -> dict[str, jax.Array]:
+    """The joint readings with the episode's encoder noise (what a real SO-101 reports)."""
+    noise = domain.values.joint_noise * jax.random.normal(key, obs["joint_pos"].shape)
+    return obs | {"joint_pos": obs["joint_pos"] + noise}
 
 
 def instance_shapes(task: Task, scene: Scene, params: Any = None) -> EnvState:
@@ -534,18 +623,19 @@ def rollout(
     num_steps: int,
     state: EnvState | None = None,
     params: Any = None,
+    ranges: Any = None,
 ) -> tuple[EnvState, dict[str, jax.Array]]:
     """Run `policy(state, key) -> action` for `num_steps` in one `lax.scan`, from a reset
-    drawn from `key` with `params` (as in `Env.reset`), or from `state`.
+    drawn from `key` with `params` and `ranges` (as in `Env.reset`), or from `state`.
 
     Returns the final state and a trajectory dict of [T, N, ...] arrays: obs, qpos and
     mocap_pos (before the action, enough to re-render), action, reward, terminated,
     truncated, success, fault. Compiled once per (env, policy, num_steps); params are traced.
     """
     if state is None:
-        return _rollout_from_reset(env, policy, num_steps, key, env.batch_params(params))
-    if params is not None:
-        raise ValueError("rollout: params set the reset; a given state already carries its own")
+        return _rollout_from_reset(env, policy, num_steps, key, env.batch_params(params), env.batch_ranges(ranges))
+    if params is not None or ranges is not None:
+        raise ValueError("rollout: params and ranges set the reset; a given state already carries its own")
     return _rollout(env, policy, num_steps, state, key)
 
 
@@ -569,31 +659,32 @@ def timed_rollout(
     params: Any = None,
     warmup: bool = False,
     check: Callable[[Any], None] | None = None,
+    ranges: Any = None,
 ) -> TimedRollout:
     """`rollout(env, policy, key, num_steps, params=params)`, compiled ahead of time and then
     timed: compile time apart from run time. With `warmup`, a first call runs untimed and the
     second is timed (throughput); `check(compiled)` runs before either (e.g. a memory check)."""
-    params = env.batch_params(params)
+    params, ranges = env.batch_params(params), env.batch_ranges(ranges)
     t0 = time.perf_counter()
-    compiled = _rollout_from_reset.lower(env, policy, num_steps, key, params).compile()
+    compiled = _rollout_from_reset.lower(env, policy, num_steps, key, params, ranges).compile()
     compile_s = time.perf_counter() - t0
     if check is not None:
         check(compiled)
     first_call_s = None
     if warmup:
         t0 = time.perf_counter()
-        jax.block_until_ready(compiled(key, params))
+        jax.block_until_ready(compiled(key, params, ranges))
         first_call_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    state, traj = jax.block_until_ready(compiled(key, params))
+    state, traj = jax.block_until_ready(compiled(key, params, ranges))
     run_s = time.perf_counter() - t0
     return TimedRollout(state, traj, compile_s, run_s, first_call_s, compiled)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _rollout_from_reset(env: Env, policy: Callable, num_steps: int, key: jax.Array, params: Any):
+def _rollout_from_reset(env: Env, policy: Callable, num_steps: int, key: jax.Array, params: Any, ranges: Any):
     reset_key, key = jax.random.split(key)
-    return _rollout(env, policy, num_steps, env.reset_fn(reset_key, params), key)
+    return _rollout(env, policy, num_steps, env.reset_fn(reset_key, params, ranges), key)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))

@@ -26,13 +26,16 @@ def demo(
     seed: int = 0,
     video: str | None = "demo.mp4",
     log: Callable[[str], None] = print,
+    randomize: bool = False,
 ) -> dict:
     """Roll out the expert on `num_envs` instances for `steps` control steps (default: one
     episode) in one compiled call; report success, compile and run time, and write a video of
-    instance 0 (front and wrist cameras) unless `video` is empty."""
-    env = make(task, num_envs=num_envs, impl=impl)
+    instance 0 (front and wrist cameras) unless `video` is empty. With `randomize`, every
+    instance draws its own physics and looks (the task's default ranges)."""
+    env = make(task, num_envs=num_envs, impl=impl, randomize=randomize)
     steps = steps or env.episode_steps
-    log(f"{task}: {env.num_envs} instances, impl={env.impl}, device={device_name()}, {steps} steps")
+    randomized = ", randomized" if randomize else ""
+    log(f"{task}: {env.num_envs} instances, impl={env.impl}, device={device_name()}, {steps} steps{randomized}")
     timed = timed_rollout(env, expert_policy(env), jax.random.key(seed), steps)
     traj = timed.traj
     success = np.asarray(traj["success"]).any(axis=0)
@@ -41,6 +44,7 @@ def demo(
         "task": task,
         "impl": env.impl,
         "num_envs": env.num_envs,
+        "randomize": bool(randomize),
         "control_steps": steps,
         "success_rate": float(success.mean()),
         "faults": int((np.asarray(traj["fault"]) != 0).any(axis=0).sum()),
@@ -61,7 +65,14 @@ def demo(
 
         qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
         groups = video_geom_groups(env.task)
-        path = episode_video(env.scene.mj_model, qpos, mocap, video, CONTROL_HZ, geom_groups=groups)
+        fields = None
+        if env.randomized:  # instance 0's colours, lights and cameras: its first episode's
+            reset_key = jax.random.split(jax.random.key(seed))[0]  # as rollout resets
+            values = env.reset_instances(jax.random.fold_in(reset_key, 0)[None]).domain.values
+            fields = jax.tree.map(lambda v: np.asarray(v[0]), jax.vmap(env.targets.render_fields)(values))
+        path = episode_video(
+            env.scene.mj_model, qpos, mocap, video, CONTROL_HZ, geom_groups=groups, model_fields=fields
+        )
         result["video"] = str(path)
         log(f"video of instance 0: {path}")
     return result

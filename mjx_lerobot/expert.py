@@ -180,12 +180,14 @@ def evaluate(
     variation: float = 0.0,
     action_noise: float = 0.0,
     seed: int = 0,
+    randomize: bool = False,
 ) -> dict:
-    """Success rate of `task`'s expert over `num_episodes` seeded episodes, all in one batch."""
+    """Success rate of `task`'s expert over `num_episodes` seeded episodes, all in one batch
+    (with `randomize`, each its own physics and looks from the task's default ranges)."""
     from mjx_lerobot.core import timed_rollout
     from mjx_lerobot.registry import make
 
-    env = make(task, num_envs=num_episodes, impl=impl)
+    env = make(task, num_envs=num_episodes, impl=impl, randomize=randomize)
     policy = noisy(expert_policy(env, variation), action_noise)
     timed = timed_rollout(env, policy, jax.random.key(seed), env.episode_steps)
     traj = timed.traj
@@ -197,6 +199,7 @@ def evaluate(
         "episodes": num_episodes,
         "variation": variation,
         "action_noise": action_noise,
+        "randomize": bool(randomize),
         "seed": seed,
         "success_rate": float(success.mean()),
         "successes": int(success.sum()),

@@ -36,6 +36,7 @@ from gymnasium.vector.utils import batch_space
 
 from mjx_lerobot.camera import as_camera_names
 from mjx_lerobot.core import Env, EnvState, Task, seed_keys, select_instances
+from mjx_lerobot.randomize import Ranges
 from mjx_lerobot.registry import load_task, task_from_gym_id
 from mjx_lerobot.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache, warp_available
 from mjx_lerobot.spec import AGENT_POS, OBS_TYPES
@@ -62,6 +63,9 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             instance at a time on the host) or 'auto' (see `pixel_renderer`).
         params: the task's Params, or a mapping of the fields to change, used by every reset;
             each field shared or [num_envs, ...] per instance (see `mjx_lerobot.Env.reset`).
+        randomize: False (default), True (the task's default ranges), or a
+            `mjx_lerobot.randomize.Ranges` / mapping of its fields: every instance draws its own
+            physics, colours, lights and cameras at each episode start (both renderers show them).
         autoreset_mode: Gymnasium's NEXT_STEP (default), SAME_STEP (what lerobot-eval uses) or
             DISABLED (reset finished instances yourself with `options={"reset_mask": mask}`).
     """
@@ -86,6 +90,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         params: Any = None,
         renderer: str = "auto",
+        randomize: bool | Ranges | Mapping[str, Any] = False,
     ):
         if obs_type not in OBS_TYPES:
             raise ValueError(f"obs_type must be one of {sorted(OBS_TYPES)}, got {obs_type!r}")
@@ -105,10 +110,12 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             num_envs=num_envs,
             impl=impl,
             episode_steps=max_episode_steps,
+            randomize=randomize,
             **(batched if self.pixel_renderer == "batched" else {}),
         )
         scene = self._env.scene
         self._params = self._env.batch_params(params)  # checked now, not at the first reset
+        self._ranges = self._env.batch_ranges()
         self.num_envs = self._env.num_envs
         self.obs_type = obs_type
         self.render_mode = render_mode
@@ -140,7 +147,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
 
         self._state: EnvState | None = None
         self._autoreset = np.zeros(self.num_envs, bool)  # NEXT_STEP: reset these on the next step
-        self._shown: tuple[np.ndarray, np.ndarray] | None = None  # qpos, mocap of the last obs
+        self._shown: tuple | None = None  # qpos, mocap (and randomized visuals) of the last obs
         self._reset_all = jax.jit(self._reset_all_fn)
         self._reset_some = jax.jit(self._reset_some_fn)
         self._step = jax.jit(self._step_fn)
@@ -197,16 +204,16 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         seeds = self._instance_seeds(seed)
         keys = seed_keys(seeds)
         if mask is None or self._state is None:
-            self._state, view = self._reset_all(keys, self._params)
+            self._state, view = self._reset_all(keys, self._params, self._ranges)
             self._autoreset[:] = False
         else:
             mask = np.asarray(mask)
             if mask.shape != (self.num_envs,) or mask.dtype != bool:
                 raise ValueError(f"options['reset_mask'] must be bool of shape ({self.num_envs},), got {mask.dtype}")
-            self._state, view = self._reset_some(self._state, keys, mask, self._params)
+            self._state, view = self._reset_some(self._state, keys, mask, self._params, self._ranges)
             self._autoreset &= ~mask
         view = jax.device_get(view)
-        self._shown = (view["qpos"], view["mocap_pos"])
+        self._shown = (view["qpos"], view["mocap_pos"], view.get("visuals"))
         obs = self._observation(view)
         n = self.num_envs
         return obs, {"is_success": np.zeros(n, bool), "_is_success": np.ones(n, bool)}
@@ -249,7 +256,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
                 self._autoreset = done
             success = shown["success"]
             pre = shown
-        self._shown = (shown["qpos"], shown["mocap_pos"])
+        self._shown = (shown["qpos"], shown["mocap_pos"], shown.get("visuals"))
         info["is_success"] = success
         info["_is_success"] = np.ones(self.num_envs, bool)
         if pre["fault"].any():
@@ -271,8 +278,9 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self._require_open()
         if self.render_mode is None or self._shown is None:
             return None
-        qpos, mocap = self._shown
-        return _FrameSequence(lambda i: self._render_views(qpos[i], mocap[i], (self.render_camera,))[0], len(qpos))
+        qpos, mocap, fields = self._shown
+        camera = (self.render_camera,)
+        return _FrameSequence(lambda i: self._render_views(qpos[i], mocap[i], camera, _row(fields, i))[0], len(qpos))
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Sequence[Any]:
         """Per instance: `name`'s value (or its result when called with args), like SyncVectorEnv."""
@@ -315,14 +323,18 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             view["environment_state"] = self._env.obs_spec.environment_state(state.obs)
         if self.pixel_renderer == "batched":
             view["pixels"] = state.obs["pixels"]
+        elif state.domain is not None:
+            # The host's GL renderer (pixels, render()) draws each instance's own colours,
+            # lights and cameras too.
+            view["visuals"] = jax.vmap(self._env.targets.render_fields)(state.domain.values)
         return view
 
-    def _reset_all_fn(self, keys: jax.Array, params: Any):
-        state = self._env.reset_instances(keys, params)
+    def _reset_all_fn(self, keys: jax.Array, params: Any, ranges: Any):
+        state = self._env.reset_instances(keys, params, ranges)
         return state, self._view(state)
 
-    def _reset_some_fn(self, state: EnvState, keys: jax.Array, mask: jax.Array, params: Any):
-        state = select_instances(mask, self._env.reset_instances(keys, params), state)
+    def _reset_some_fn(self, state: EnvState, keys: jax.Array, mask: jax.Array, params: Any, ranges: Any):
+        state = select_instances(mask, self._env.reset_instances(keys, params, ranges), state)
         return state, self._view(state)
 
     def _step_fn(self, state: EnvState, action: jax.Array, hold: jax.Array):
@@ -384,7 +396,10 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             index = np.asarray(rows)  # fancy indexing copies: writable, as users expect
             obs["pixels"] = {cam: view["pixels"][cam][index] for cam in self.cameras}
         elif "pixels" in self.obs_keys:
-            images = [self._render_views(view["qpos"][i], view["mocap_pos"][i], self.cameras) for i in rows]
+            fields = view.get("visuals")
+            images = [
+                self._render_views(view["qpos"][i], view["mocap_pos"][i], self.cameras, _row(fields, i)) for i in rows
+            ]
             obs["pixels"] = {cam: np.stack([views[c] for views in images]) for c, cam in enumerate(self.cameras)}
         if only is None:
             return obs
@@ -393,17 +408,23 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             per_row[i] = {k: ({c: v[j] for c, v in val.items()} if k == "pixels" else val[i]) for k, val in obs.items()}
         return per_row
 
-    def _render_views(self, qpos: np.ndarray, mocap: np.ndarray, cameras: Sequence[str]) -> list[np.ndarray]:
+    def _render_views(
+        self, qpos: np.ndarray, mocap: np.ndarray, cameras: Sequence[str], fields: dict | None = None
+    ) -> list[np.ndarray]:
         if self._renderer is None:
             from mjx_lerobot.render import Renderer
 
             groups = self._env.task.camera_geom_groups
             self._renderer = Renderer(self._env.scene.mj_model, self.observation_height, self.observation_width, groups)
-        return self._renderer.views(qpos, mocap, cameras)
+        return self._renderer.views(qpos, mocap, cameras, fields)
 
     def _require_open(self) -> None:
         if self.closed:
             raise RuntimeError("this env is closed")
+
+
+def _row(fields: dict[str, np.ndarray] | None, i: int) -> dict[str, np.ndarray] | None:
+    return None if fields is None else {name: value[i] for name, value in fields.items()}
 
 
 def pixel_renderer(renderer: str = "auto", impl: str = "auto") -> str:

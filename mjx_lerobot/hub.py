@@ -27,6 +27,7 @@ _CFG_FIELDS = (
     "render_mode",
     "autoreset_mode",
     "renderer",
+    "randomize",
 )
 
 

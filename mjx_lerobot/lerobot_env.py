@@ -46,6 +46,8 @@ class SO101MjxEnvConfig(EnvConfig):
     calibration: dict[str, float] = field(default_factory=dict)
     impl: str = "auto"  # physics backend: auto | jax | warp
     renderer: str = "auto"  # pixels: auto | batched (MuJoCo Warp's ray tracer, in the step) | gl
+    # Per-instance physics, colours, lights and cameras at every episode start (default ranges).
+    randomize: bool = False
     features: dict[str, PolicyFeature] = field(
         default_factory=lambda: {ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(6,))}
     )
@@ -92,6 +94,7 @@ class SO101MjxEnvConfig(EnvConfig):
             "calibration": dict(self.calibration) if self.use_degrees else None,
             "impl": self.impl,
             "renderer": self.renderer,
+            "randomize": self.randomize,
         }
 
     def create_envs(self, n_envs: int, use_async_envs: bool = False) -> dict[str, dict[int, SO101VectorEnv]]:

@@ -56,6 +56,7 @@ class PPOConfig:
     num_envs: int = 2048
     total_steps: int = 20_000_000  # env (control) steps over all instances
     impl: str = "auto"
+    randomize: bool = False  # train on per-instance physics and looks (the task's default ranges)
     unroll_length: int = 16  # control steps collected per instance per update
     num_minibatches: int = 8
     update_epochs: int = 4
@@ -246,7 +247,7 @@ class Trainer:
     def __init__(self, config: PPOConfig):
         self.config = config
         task = dataclasses.replace(load_task(config.task), terminate_on_success=False)
-        self.env = Env(task, num_envs=config.num_envs, impl=config.impl)
+        self.env = Env(task, num_envs=config.num_envs, impl=config.impl, randomize=config.randomize)
         self.features = Features(config.task)
         self.network = make_network(config, self.env.scene)
         self.optimizer = optax.chain(
@@ -540,13 +541,20 @@ def gym_policy(result: TrainResult) -> Callable[[dict[str, np.ndarray]], np.ndar
     return run
 
 
-def evaluate(result: TrainResult, num_episodes: int = 1000, impl: str = "auto", seed: int = 0) -> dict:
+def evaluate(
+    result: TrainResult,
+    num_episodes: int = 1000,
+    impl: str = "auto",
+    seed: int = 0,
+    randomize: Any = False,
+) -> dict:
     """First-episode success of the deterministic policy over `num_episodes` seeded episodes of
-    the task as users run it (ending on success), all in one batch."""
+    the task as users run it (ending on success), all in one batch. `randomize`: False (the
+    nominal model), True (the default ranges) or ranges of one's own (e.g. held-out shifts)."""
     from mjx_lerobot.core import timed_rollout
     from mjx_lerobot.expert import first_episode_success
 
-    env = Env(load_task(result.config.task), num_envs=num_episodes, impl=impl)
+    env = Env(load_task(result.config.task), num_envs=num_episodes, impl=impl, randomize=randomize)
     timed = timed_rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
     traj = timed.traj
     success = first_episode_success(traj)
@@ -557,6 +565,7 @@ def evaluate(result: TrainResult, num_episodes: int = 1000, impl: str = "auto", 
         "impl": env.impl,
         "episodes": num_episodes,
         "seed": seed,
+        "randomize": randomize if isinstance(randomize, bool) else "custom",
         "success_rate": float(success.mean()),
         "successes": int(success.sum()),
         "mean_steps_to_end": float(first_end[done.any(axis=0)].mean() + 1) if done.any() else math.nan,

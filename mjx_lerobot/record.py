@@ -14,6 +14,8 @@ the simulator's own columns, `sim.*`, with which any episode can be re-simulated
     sim.action   the action executed, in env units ([-1, 1] per joint); under DART noise it
                  differs from the recorded `action` label, the clean expert action
     sim.seed     the episode's seed: `SO101VectorEnv.reset(seed=[s])` gives the same start
+    sim.randomization   with --randomize, what the instance drew for the episode (friction and
+                 kp scales, latency, colours, camera offsets...; names in the feature's `names`)
 
 Nothing is lost on an interrupt: Ctrl-C (or SIGTERM) lets the episode being written finish,
 drops the episodes still being simulated, and finalizes the dataset; an exception does the
@@ -62,6 +64,7 @@ class RecordConfig:
     seed: int = 0
     variation: float = 1.0  # per-episode plan variation of the expert, 0..1
     action_noise: float = 0.0  # DART noise std on the executed action (action units)
+    randomize: bool = False  # per-episode physics, colours, lights and cameras (default ranges)
     resume: bool = False
     progress: bool = True
 
@@ -124,6 +127,9 @@ def dataset_features(env: Env, cameras: Sequence[str], height: int, width: int) 
         "sim.action": vector(6, list(MOTOR_NAMES)),
         "sim.seed": vector(1, dtype="int64"),
     }
+    if env.randomized:
+        names = env.targets.value_names()
+        features["sim.randomization"] = vector(len(names), names)
     for camera in cameras:
         features[f"observation.images.{camera}"] = {
             "dtype": "video",
@@ -181,7 +187,7 @@ class DemoStream:
             "sim.time": data.time[:, None],
             "sim.info": flat_info(state.info),
             "sim.action": executed,
-        }
+        } | ({"sim.randomization": self.env.targets.flat(state.domain.values)} if state.domain is not None else {})
 
     def _step_fn(self, state: EnvState, key: jax.Array, next_keys: jax.Array) -> tuple[EnvState, dict]:
         executed, label = self._act(state, key)
@@ -250,8 +256,8 @@ def _open_dataset(cfg: RecordConfig, env: Env, features: dict):
         if not meta_path.exists():
             raise SystemExit(f"--resume: {root} is not a dataset recorded by mjx-lerobot (no {META_FILE})")
         meta = json.loads(meta_path.read_text())
-        for key in ("task", "cameras", "height", "width"):
-            theirs, ours = meta["config"][key], getattr(cfg, key)
+        for key in ("task", "cameras", "height", "width", "randomize"):
+            theirs, ours = meta["config"].get(key, False), getattr(cfg, key)
             if theirs != (list(ours) if isinstance(ours, tuple) else ours):
                 raise SystemExit(f"--resume: the dataset was recorded with {key}={theirs!r}, not {ours!r}")
         dataset = LeRobotDataset.resume(cfg.repo_id, root=root, image_writer_threads=threads)
@@ -272,13 +278,16 @@ def _open_dataset(cfg: RecordConfig, env: Env, features: dict):
     return dataset, meta
 
 
-def _write_episode(dataset, episode: dict[str, np.ndarray], instruction: str, renderer, cameras) -> None:
+def _write_episode(dataset, episode: dict[str, np.ndarray], instruction: str, renderer, cameras, visuals) -> None:
     length = len(episode["sim.qpos"])
+    # Randomized colours, lights and cameras of each frame, for the GL renderer.
+    fields = visuals(episode["sim.randomization"]) if cameras and "sim.randomization" in episode else None
     try:
         for t in range(length):
             frame = {key: episode[key][t] for key in episode}
             if cameras:
-                views = renderer.views(episode["sim.qpos"][t], episode["sim.mocap_pos"][t], cameras)
+                frame_fields = None if fields is None else {name: value[t] for name, value in fields.items()}
+                views = renderer.views(episode["sim.qpos"][t], episode["sim.mocap_pos"][t], cameras, frame_fields)
                 frame |= {f"observation.images.{cam}": image for cam, image in zip(cameras, views, strict=True)}
             dataset.add_frame(frame | {"task": instruction})
         dataset.save_episode()
@@ -297,7 +306,7 @@ def record(cfg: RecordConfig) -> dict:
     from mjx_lerobot.render import Renderer
 
     datasets.disable_progress_bars()  # one progress bar: ours
-    env = make(cfg.task, num_envs=cfg.num_envs, impl=cfg.impl)
+    env = make(cfg.task, num_envs=cfg.num_envs, impl=cfg.impl, randomize=cfg.randomize)
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
     features = dataset_features(env, cfg.cameras, cfg.height, cfg.width)
     dataset, meta = _open_dataset(cfg, env, features)
@@ -306,6 +315,10 @@ def record(cfg: RecordConfig) -> dict:
     stream = DemoStream(env, cfg.variation, cfg.action_noise, units, first_seed=meta["next_seed"])
     # The dataset's cameras show what a policy trained on them would see.
     renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width, env.task.camera_geom_groups) if cfg.cameras else None
+    visuals = None
+    if env.randomized:
+        render_fields = jax.jit(jax.vmap(env.targets.render_fields))
+        visuals = lambda flat: jax.device_get(render_fields(env.targets.unflat(flat)))  # noqa: E731
     compile_s = stream.compile()
     attempts = successes = written = frames = 0
     bar = tqdm(total=cfg.episodes, initial=done, unit="ep", desc=f"record {cfg.task}", disable=not cfg.progress)
@@ -319,7 +332,7 @@ def record(cfg: RecordConfig) -> dict:
                 attempts += 1
                 successes += success
                 if success or not cfg.only_success:
-                    _write_episode(dataset, episode, env.task.instruction, renderer, cfg.cameras)
+                    _write_episode(dataset, episode, env.task.instruction, renderer, cfg.cameras, visuals)
                     done += 1
                     written += 1
                     frames += len(episode["sim.qpos"])
@@ -341,6 +354,7 @@ def record(cfg: RecordConfig) -> dict:
         "task": cfg.task,
         "impl": env.impl,
         "num_envs": env.num_envs,
+        "randomize": cfg.randomize,
         "episodes_in_dataset": done,
         "episodes_written": written,
         "attempts": attempts,
@@ -385,11 +399,15 @@ def replay(root: str | Path, episode: int, video: str | None = None, impl: str |
 
     meta, ep = load_episode(root, episode)
     config = meta["config"]
-    env = make(config["task"], num_envs=1, impl=impl or config["impl"])
+    randomized = config.get("randomize", False)
+    env = make(config["task"], num_envs=1, impl=impl or config["impl"], randomize=randomized)
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
     first = {k: ep[f"sim.{k}"][0] for k in SIM_STATE}
+    # The seed's reset also restores the key that the episode's action and sensor noise came from.
     state = env.reset_instances(seed_keys([int(ep["sim.seed"][0, 0])]))
     state = restore(env, state, first, ep["sim.time"][0], ep["sim.info"][0])
+    if randomized:  # the episode's physics, exactly as recorded
+        state = state.replace(domain=state.domain.replace(values=env.targets.unflat(ep["sim.randomization"][:1])))
     actions = jp.asarray(ep["sim.action"][:, None, :])
 
     @jax.jit
@@ -423,6 +441,9 @@ def replay(root: str | Path, episode: int, video: str | None = None, impl: str |
         states = np.concatenate([ep["sim.qpos"][:1], qpos])
         mocap = np.concatenate([ep["sim.mocap_pos"], ep["sim.mocap_pos"][-1:]])
         size = dict(height=config["height"], width=config["width"], geom_groups=video_geom_groups(env.task))
+        if randomized:  # the episode's own colours, lights and cameras
+            fields = jax.vmap(env.targets.render_fields)(state.domain.values)
+            size["model_fields"] = jax.tree.map(lambda v: np.asarray(v[0]), fields)
         result["video"] = str(episode_video(env.scene.mj_model, states, mocap, video, round(1.0 / env.ctrl_dt), **size))
     return result
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import mujoco
@@ -21,9 +22,9 @@ class Renderer:
     def __init__(
         self, mj_model: mujoco.MjModel, height: int = 240, width: int = 320, geom_groups: Sequence[int] = (0, 1, 2)
     ):
-        self.model = mj_model
-        self.data = mujoco.MjData(mj_model)
-        self._renderer = mujoco.Renderer(mj_model, height, width)
+        self.model = copy.copy(mj_model)  # its own: `views(..., model_fields=...)` writes into it
+        self.data = mujoco.MjData(self.model)
+        self._renderer = mujoco.Renderer(self.model, height, width)
         self._option = mujoco.MjvOption()
         self._option.geomgroup[:] = [group in geom_groups for group in range(len(self._option.geomgroup))]
 
@@ -31,8 +32,20 @@ class Renderer:
         """One H x W x 3 uint8 image of the state given by `qpos` (and the mocap targets)."""
         return self.views(qpos, mocap_pos, (camera,))[0]
 
-    def views(self, qpos: np.ndarray, mocap_pos: np.ndarray | None, cameras: Sequence[str]) -> list[np.ndarray]:
-        """One H x W x 3 uint8 image per camera of one state (one forward pass for all)."""
+    def views(
+        self,
+        qpos: np.ndarray,
+        mocap_pos: np.ndarray | None,
+        cameras: Sequence[str],
+        model_fields: Mapping[str, np.ndarray] | None = None,
+    ) -> list[np.ndarray]:
+        """One H x W x 3 uint8 image per camera of one state (one forward pass for all).
+
+        `model_fields`: one instance's randomized visual fields (`randomize.Targets.render_fields`:
+        colours, lights, camera poses and fov), written into this renderer's model first.
+        """
+        for name, value in (model_fields or {}).items():
+            getattr(self.model, name)[:] = value
         self.data.qpos[:] = qpos
         if mocap_pos is not None and self.model.nmocap:
             self.data.mocap_pos[:] = np.reshape(mocap_pos, (-1, 3))
@@ -43,12 +56,18 @@ class Renderer:
             images.append(self._renderer.render().copy())
         return images
 
-    def frames(self, qpos: np.ndarray, mocap_pos: np.ndarray | None = None, cameras: Sequence[str] = ("front",)):
+    def frames(
+        self,
+        qpos: np.ndarray,
+        mocap_pos: np.ndarray | None = None,
+        cameras: Sequence[str] = ("front",),
+        model_fields: Mapping[str, np.ndarray] | None = None,
+    ):
         """[T, H, W * len(cameras), 3] uint8: cameras side by side, one row per time step."""
         out = []
         for t in range(len(qpos)):
             mocap = None if mocap_pos is None else mocap_pos[t]
-            out.append(np.concatenate(self.views(qpos[t], mocap, cameras), axis=1))
+            out.append(np.concatenate(self.views(qpos[t], mocap, cameras, model_fields), axis=1))
         return np.stack(out)
 
     def close(self) -> None:
@@ -78,12 +97,15 @@ def episode_video(
     height: int = 240,
     width: int = 320,
     geom_groups: Sequence[int] = (0, 1, 2, 4),
+    model_fields: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
     """One instance's episode, qpos [T, nq] (and mocap_pos [T, nmocap, 3]), cameras side by side,
-    to an mp4 (or a gif): what demo, eval --video and replay --video write."""
+    to an mp4 (or a gif): what demo, eval --video and replay --video write. `model_fields`: the
+    instance's randomized visuals (`randomize.Targets.render_fields`), if any."""
     renderer = Renderer(mj_model, height, width, geom_groups)
     try:
-        frames = renderer.frames(np.asarray(qpos), None if mocap_pos is None else np.asarray(mocap_pos), cameras)
+        mocap_pos = None if mocap_pos is None else np.asarray(mocap_pos)
+        frames = renderer.frames(np.asarray(qpos), mocap_pos, cameras, model_fields)
     finally:
         renderer.close()
     return write_video(path, frames, fps=fps)
