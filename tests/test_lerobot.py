@@ -64,10 +64,13 @@ def test_envhub_loader_on_every_task_file(task):
 
 def test_envhub_make_env_honours_lerobot_config():
     module = _load_module_from_path(str(TASKS_DIR / "lift_cube.py"))
-    cfg = SO101MjxEnvConfig(obs_type="environment_state_agent_pos", impl="warp", episode_length=4, use_degrees=False)
+    cfg = SO101MjxEnvConfig(
+        obs_type="environment_state_agent_pos", impl="warp", episode_length=4, use_degrees=False, randomize=True
+    )
     env = _normalize_hub_result(_call_make_env(module, n_envs=2, use_async_envs=True, cfg=cfg))
     env = next(iter(env.values()))[0]
     assert env._max_episode_steps == 4 and env.units.units == "radians" and env.env.impl == "warp"
+    assert env.env.randomized  # --env.randomize=true
     obs, _ = env.reset(seed=0)
     assert set(obs) == {"agent_pos", "environment_state"}
     env.close()
