@@ -452,12 +452,15 @@ class Env:
         return reset_one(self.task, self.scene, self._template, key, params, self._targets, ranges)
 
     def _step_one(self, state: EnvState, action: jax.Array) -> EnvState:
-        scene, params, task, domain, key = self.scene, state.params, self.task, state.domain, state.key
+        scene, params, task, domain = self.scene, state.params, self.task, state.domain
         model = scene.mjx_model
         finite = jp.isfinite(action)
         last_ctrl = state.data.ctrl
         if domain is not None:
-            key, noise_key, obs_key, camera_key = jax.random.split(key, 4)
+            # This step's noise from the episode's key and the step count: the instance key
+            # itself stays as it is for the whole episode (experts draw their plan from it).
+            step_key = jax.random.fold_in(state.key, state.steps + 1)  # 0 is the reset's draw
+            noise_key, obs_key, camera_key = jax.random.split(step_key, 3)
             action = action + domain.values.action_noise * jax.random.normal(noise_key, action.shape)
             last_ctrl = domain.pending_ctrl[0]  # the last commanded targets, not the delayed ones
             if domain.ranges.camera_every_step:
@@ -501,7 +504,6 @@ class Env:
             info=info,
             metrics=metrics,
             fault=jp.int32(fault),
-            key=key,
             domain=domain,
         )
 
@@ -524,8 +526,9 @@ def reset_one(
     obs = task.observe(scene, params, data, info)
     domain = None
     if targets is not None:
-        # Split after the task's reset: a seed places the cube the same with or without.
-        key, domain_key, obs_key = jax.random.split(key, 3)
+        # Drawn beside the instance key, not from it: a seed gives the same cube placement,
+        # the same expert plan and the same next episodes with randomization as without.
+        domain_key, obs_key = jax.random.split(jax.random.fold_in(key, 0))
         domain = start(targets, ranges, domain_key, data.ctrl)
         obs = _noisy_joints(obs, domain, obs_key)
     zero_action = jp.zeros(ACTION_DIM, jp.float32)
