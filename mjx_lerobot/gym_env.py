@@ -323,9 +323,9 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             view["environment_state"] = self._env.obs_spec.environment_state(state.obs)
         if self.pixel_renderer == "batched":
             view["pixels"] = state.obs["pixels"]
-        elif state.domain is not None:
+        elif state.domain is not None and (self.cameras or self.render_mode is not None):
             # The host's GL renderer (pixels, render()) draws each instance's own colours,
-            # lights and cameras too.
+            # lights and cameras too; nothing is fetched for them when nothing is drawn.
             view["visuals"] = jax.vmap(self._env.targets.render_fields)(state.domain.values)
         return view
 
