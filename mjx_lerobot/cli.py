@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-IMPL_CHOICES = ("auto", "jax", "warp")
+IMPL_CHOICES = ("auto", "jax", "warp", "c")
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = command("experts", experts, "measure each expert's success rate over many seeded episodes",
                 ("episodes", "seed", "variation", "action_noise", "randomize"))
     e.add_argument("--tasks", default="all", help="comma-separated task names, or 'all'")
-    e.add_argument("--impl", default="jax,warp", help="comma-separated backends")
+    e.add_argument("--impl", default="c,jax,warp", help="comma-separated backends")
     e.add_argument("--out", default=None, help="JSON results (default experts_<device>.json; '' for none)")
 
     r = command("record", record, "record expert demonstrations as a LeRobotDataset (v3)",
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", required=True, help="dataset directory")
     p.add_argument("--episode", type=int, default=0)
     p.add_argument("--video", default="", help="write the replayed episode to this mp4")
-    p.add_argument("--impl", default=None, choices=("jax", "warp"), help="backend (default: the recording's)")
+    p.add_argument("--impl", default=None, choices=IMPL_CHOICES[1:], help="backend (default: the recording's)")
 
     t = command("train", train, "train a PPO policy on N instances; checkpoint, learning curve, evaluation",
                 ("task", "num_envs", "impl", "seed", "randomize"), task="reach", num_envs=2048)
@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = command("bench", bench, "throughput vs num_envs, both backends, MuJoCo C and the seed peer, one run",
                 ("task",), check=check_bench)
     b.add_argument("--num-envs", default="1,64,256,1024", help="comma-separated instance counts")
-    b.add_argument("--impl", default="warp,jax", help="comma-separated backends (the first also times the adapter)")
+    b.add_argument("--impl", default="warp,jax,c", help="comma-separated backends (the first also times the adapter)")
     b.add_argument("--jax-num-envs", default="", help="instance counts for impl=jax (default: --num-envs)")
     b.add_argument("--steps", type=int, default=100, help="control steps per timed rollout (lift_cube lifts by ~80)")
     b.add_argument("--max-seconds", type=float, default=None, help="time budget: points that would not fit are skipped")

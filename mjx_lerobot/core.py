@@ -466,15 +466,12 @@ class Env:
             if domain.ranges.camera_every_step:
                 domain = domain.replace(values=self._targets.draw_cameras(domain.ranges, camera_key, domain.values))
         ctrl = jp.where(finite, action_to_ctrl(scene, jp.where(finite, action, 0.0)), last_ctrl)
+        fields = None
         if domain is not None:
             domain, ctrl = delay(domain, ctrl)
-            model = model.tree_replace(self._targets.physics_fields(domain.values))
-        data = state.data.replace(ctrl=ctrl)
-        # Physics in full float32: on NVIDIA GPUs JAX's default lets float32 matmuls run in
-        # TF32, which moved MJX-JAX's arm 4.4e-3 rad off MuJoCo C in 1 s on an H100 (8.9e-4 at
-        # "highest"; tests/test_mujoco_parity.py). Scoped here, so a user's networks keep theirs.
-        with jax.default_matmul_precision("highest"):
-            data = jax.lax.fori_loop(0, scene.substeps, lambda _, d: mjx.step(model, d), data)
+            fields = self._targets.physics_fields(domain.values)
+            model = model.tree_replace(fields)
+        data = scene.advance(model, state.data.replace(ctrl=ctrl), fields)
 
         nan_state = ~(jp.isfinite(data.qpos).all() & jp.isfinite(data.qvel).all())
         fault = jp.where(nan_state, FAULT_NAN_STATE, 0)
@@ -522,7 +519,7 @@ def reset_one(
     key, reset_key = jax.random.split(key)
     data, info = task.reset(scene, params, reset_key, template)
     # Kinematics is all observe() needs; the first physics step computes the rest.
-    data = mjx.kinematics(scene.mjx_model, data)
+    data = scene.kinematics(scene.mjx_model, data)
     obs = task.observe(scene, params, data, info)
     domain = None
     if targets is not None:

@@ -139,7 +139,7 @@ class Features:
 
     def _gripper_pos(self, joint_pos: jax.Array) -> jax.Array:
         data = self._template.replace(qpos=self._template.qpos.at[self.scene.arm_qpos].set(joint_pos))
-        return mjx.kinematics(self.scene.mjx_model, data).site_xpos[self.scene.ee_site]
+        return self.scene.kinematics(self.scene.mjx_model, data).site_xpos[self.scene.ee_site]
 
 
 @struct.dataclass

@@ -450,7 +450,6 @@ def replay(root: str | Path, episode: int, video: str | None = None, impl: str |
 
 def restore(env: Env, state: EnvState, sim: dict[str, np.ndarray], sim_time: Any, info: np.ndarray) -> EnvState:
     """`state` (a batch of 1) set to a recorded simulator state, observations recomputed."""
-    from mujoco import mjx
 
     data = state.data.replace(
         qpos=jp.asarray(sim["qpos"])[None],
@@ -461,6 +460,6 @@ def restore(env: Env, state: EnvState, sim: dict[str, np.ndarray], sim_time: Any
         time=jp.asarray(sim_time, state.data.time.dtype).reshape(state.data.time.shape),
     )
     info_tree = unflat_info(env, np.asarray(info))
-    data = jax.vmap(lambda d: mjx.kinematics(env.scene.mjx_model, d))(data)
+    data = jax.vmap(lambda d: env.scene.kinematics(env.scene.mjx_model, d))(data)
     obs = jax.vmap(lambda d, i, p: env.task.observe(env.scene, p, d, i))(data, info_tree, state.params)
     return state.replace(data=data, info=info_tree, obs=obs)

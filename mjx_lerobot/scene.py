@@ -19,11 +19,15 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
+from mjx_lerobot.host_physics import HostPhysics
+from mjx_lerobot.kinematics import Kinematics
+
 #: LeRobot's SO-101 follower joint order; also the actuator order in assets/so101.xml.
 JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
 #: LeRobot records and controls the SO-101 at 30 Hz.
 CONTROL_HZ = 30
-IMPLS = ("jax", "warp")
+#: Physics backends: MJX's XLA path, MuJoCo Warp, and MuJoCo C on the host (mjx_lerobot/host_physics.py).
+IMPLS = ("jax", "warp", "c")
 
 
 def assets_dir() -> Path:
@@ -53,19 +57,13 @@ def warp_available() -> bool:
     return True
 
 
-#: On CPU, MJX-JAX wins at small batches (Warp's per-kernel launch cost dominates) and Warp
-#: from about here up; see benchmarks/results/backends_cpu-2core.json.
-CPU_WARP_MIN_ENVS = 128
-
-
 def resolve_impl(impl: str | None, num_envs: int = 1) -> str:
-    """'auto': MuJoCo Warp on a GPU, and on CPU for batches of CPU_WARP_MIN_ENVS or more
-    (where it measured faster); MJX-JAX otherwise, or when Warp is not installed."""
+    """'auto': MuJoCo Warp on a GPU (MJX-JAX there without Warp), MuJoCo C on a CPU, where
+    it measured fastest at every batch size (benchmarks/results/backends_cpu-2core.json)."""
     if impl in (None, "auto"):
-        if not warp_available():
-            return "jax"
-        on_gpu = jax.default_backend() == "gpu"
-        return "warp" if on_gpu or num_envs >= CPU_WARP_MIN_ENVS else "jax"
+        if jax.default_backend() == "cpu":
+            return "c"
+        return "warp" if warp_available() else "jax"
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {('auto',) + IMPLS}, got {impl!r}")
     if impl == "warp" and not warp_available():
@@ -104,6 +102,8 @@ class Scene:
     ee_site: int  # gripperframe site id
     naconmax: int  # contact buffer, whole batch (Warp)
     njmax: int  # constraint rows per instance (Warp)
+    fk: Kinematics  # forward kinematics for MJX-JAX data (impl "jax" and "c")
+    host: HostPhysics | None = None  # MuJoCo C's substeps, for impl="c"
 
     @property
     def ctrl_dt(self) -> float:
@@ -136,6 +136,24 @@ class Scene:
     def key_qpos(self, name: str = "home") -> np.ndarray:
         return self.mj_model.key(name).qpos.astype(np.float32)
 
+    def advance(self, model: mjx.Model, data: mjx.Data, fields: dict[str, jax.Array] | None = None) -> mjx.Data:
+        """One instance's `data` one control step on: `substeps` physics steps of `model`
+        (`fields`: the randomized fields `model` was given, which MuJoCo C needs apart)."""
+        if self.host is not None:
+            # MuJoCo C advances the state; the observations need only its kinematics.
+            return self.kinematics(model, self.host.step(data, fields))
+        # Physics in full float32: on NVIDIA GPUs JAX's default lets float32 matmuls run in
+        # TF32, which moved MJX-JAX's arm 4.4e-3 rad off MuJoCo C in 1 s on an H100 (8.9e-4 at
+        # "highest"; tests/test_mujoco_parity.py). Scoped here, so a user's networks keep theirs.
+        with jax.default_matmul_precision("highest"):
+            return jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(model, d), data)
+
+    def kinematics(self, model: mjx.Model, data: mjx.Data) -> mjx.Data:
+        """One instance's body, geom and site poses from its qpos and mocap poses."""
+        if self.impl == "warp":
+            return mjx.kinematics(model, data)
+        return self.fk(model, data)  # unrolled: compiles in a fraction of mjx.kinematics' time
+
     def make_data(self) -> mjx.Data:
         """One instance's zeroed data (vmap it for a batch)."""
         if self.impl == "warp":
@@ -165,7 +183,9 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
     jax_data = mjx.make_data(mjx.put_model(mj_model, impl="jax"))
     contacts_per_env = int(jax_data._impl.contact.dist.shape[0])
     njmax = int(jax_data._impl.efc_J.shape[0]) + 8
-    mjx_model = mjx.put_model(mj_model, impl=impl)
+    # impl="c" steps in MuJoCo C; its JAX side (kinematics, resets) uses MJX's XLA model.
+    mjx_model = mjx.put_model(mj_model, impl="jax" if impl == "c" else impl)
+    host = HostPhysics(mj_model, substeps) if impl == "c" else None
     if impl == "warp":
         # We report overflows in EnvState.fault ourselves; the solver-iteration warning is
         # printed from inside kernels and would flood the console without adding anything.
@@ -193,6 +213,8 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
         ee_site=_id(mj_model, mujoco.mjtObj.mjOBJ_SITE, "gripperframe"),
         naconmax=contacts_per_env * max(num_envs, 1),
         njmax=njmax,
+        fk=Kinematics(mj_model),
+        host=host,
     )
 
 

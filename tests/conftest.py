@@ -1,5 +1,7 @@
 """Shared fixtures. Every MJX-JAX compile costs 20-60 s on a small CPU, so the test files
-share one batched env (and its first reset) for the whole session."""
+share batched envs (and their first resets) for the whole session: one on MJX-JAX (the parity
+tests), and one on impl="c" for the tests of the env machinery that works alike on every
+backend (auto-reset, faults, params, bad input), which compiles and runs several times faster."""
 
 from __future__ import annotations
 
@@ -20,8 +22,14 @@ def jax_env() -> mjx_lerobot.Env:
 
 
 @pytest.fixture(scope="session")
-def jax_state0(jax_env) -> mjx_lerobot.EnvState:
-    return jax_env.reset(jax.random.key(0))
+def c_env() -> mjx_lerobot.Env:
+    """lift_cube on MuJoCo C (impl="c"), 4 instances, the task's own episode length."""
+    return mjx_lerobot.make("lift_cube", num_envs=NUM_ENVS, impl="c")
+
+
+@pytest.fixture(scope="session")
+def c_state0(c_env) -> mjx_lerobot.EnvState:
+    return c_env.reset(jax.random.key(0))
 
 
 def hold_action(env: mjx_lerobot.Env, state: mjx_lerobot.EnvState) -> np.ndarray:

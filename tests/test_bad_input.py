@@ -108,43 +108,43 @@ def test_load_task_missing_file(tmp_path):
 
 # -- actions checked at the Python boundary ------------------------------------------------
 @pytest.mark.parametrize("shape", [(NUM_ENVS, 5), (6,), (NUM_ENVS + 1, 6), (NUM_ENVS, 6, 1)])
-def test_action_wrong_shape(jax_env, jax_state0, shape):
+def test_action_wrong_shape(c_env, c_state0, shape):
     with pytest.raises(ValueError) as err:
-        jax_env.step(jax_state0, np.zeros(shape, np.float32))
+        c_env.step(c_state0, np.zeros(shape, np.float32))
     msg = str(err.value)
     assert f"({NUM_ENVS}, 6)" in msg  # expected
     assert str(tuple(shape)) in msg  # got
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_])
-def test_action_int_dtype(jax_env, jax_state0, dtype):
+def test_action_int_dtype(c_env, c_state0, dtype):
     with pytest.raises(ValueError, match="dtype") as err:
-        jax_env.step(jax_state0, np.zeros((NUM_ENVS, 6), dtype))
+        c_env.step(c_state0, np.zeros((NUM_ENVS, 6), dtype))
     assert np.dtype(dtype).name in str(err.value)
 
 
-def test_action_not_an_array(jax_env, jax_state0):
+def test_action_not_an_array(c_env, c_state0):
     with pytest.raises(ValueError, match="action"):
-        jax_env.step(jax_state0, [[0.0] * 6] * NUM_ENVS)
+        c_env.step(c_state0, [[0.0] * 6] * NUM_ENVS)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_numpy_action_non_finite(jax_env, jax_state0, bad):
-    action = hold_action(jax_env, jax_state0)
+def test_numpy_action_non_finite(c_env, c_state0, bad):
+    action = hold_action(c_env, c_state0)
     action[2, 3] = bad
     with pytest.raises(ValueError, match="non-finite") as err:
-        jax_env.step(jax_state0, action)
+        c_env.step(c_state0, action)
     assert "[2, 3]" in str(err.value)  # names the offending [instance, joint]
 
 
-def test_nan_inside_jit_sets_fault_only_for_that_instance(jax_env, jax_state0):
+def test_nan_inside_jit_sets_fault_only_for_that_instance(c_env, c_state0):
     """A jax array is not checked on the host: it goes straight into the jitted step_fn,
     where a NaN must neither poison the physics nor other instances."""
-    action = hold_action(jax_env, jax_state0) + np.float32(0.05)
+    action = hold_action(c_env, c_state0) + np.float32(0.05)
     action = np.clip(action, -1, 1)
     bad = jp.asarray(action).at[1, 2].set(jp.nan)
-    state = jax_env.step(jax_state0, bad)
-    ref = jax_env.step(jax_state0, jp.asarray(action))
+    state = c_env.step(c_state0, bad)
+    ref = c_env.step(c_state0, jp.asarray(action))
 
     assert np.isfinite(np.asarray(state.data.qpos)).all()
     assert np.isfinite(np.asarray(state.data.qvel)).all()
@@ -159,7 +159,7 @@ def test_nan_inside_jit_sets_fault_only_for_that_instance(jax_env, jax_state0):
     assert not np.asarray(state.done).any()
 
     # The NaN joint kept its previous servo target; the instance's other joints moved on.
-    ctrl, ctrl0, ref_ctrl = (np.asarray(s.data.ctrl) for s in (state, jax_state0, ref))
+    ctrl, ctrl0, ref_ctrl = (np.asarray(s.data.ctrl) for s in (state, c_state0, ref))
     assert ctrl[1, 2] == ctrl0[1, 2]
     others = [0, 1, 3, 4, 5]
     np.testing.assert_array_equal(ctrl[1, others], ref_ctrl[1, others])

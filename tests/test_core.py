@@ -21,17 +21,17 @@ def _np(tree):
 
 
 @pytest.fixture(scope="module")
-def action(jax_env, jax_state0) -> np.ndarray:
+def action(c_env, c_state0) -> np.ndarray:
     """Move every joint a little away from its reset target (free space, no contact)."""
-    return np.clip(hold_action(jax_env, jax_state0) + np.float32(0.05), -1, 1)
+    return np.clip(hold_action(c_env, c_state0) + np.float32(0.05), -1, 1)
 
 
-def test_same_key_same_trajectory(jax_env, action):
+def test_same_key_same_trajectory(c_env, action):
     def run(seed):
-        state = jax_env.reset(jax.random.key(seed))
+        state = c_env.reset(jax.random.key(seed))
         start = np.asarray(state.data.qpos)
         for _ in range(3):
-            state = jax_env.step(state, action)
+            state = c_env.step(state, action)
         return start, np.asarray(state.data.qpos)
 
     start1, end1 = run(7)
@@ -43,8 +43,8 @@ def test_same_key_same_trajectory(jax_env, action):
     assert not np.allclose(start1, start3)  # another key is another episode
 
 
-def test_instances_start_differently(jax_env, jax_state0):
-    obs = _np(jax_state0.obs)
+def test_instances_start_differently(c_env, c_state0):
+    obs = _np(c_state0.obs)
     cube = obs["cube_pos"]
     assert cube.shape == (N, 3)
     for i in range(N):
@@ -52,22 +52,22 @@ def test_instances_start_differently(jax_env, jax_state0):
             assert np.abs(cube[i, :2] - cube[j, :2]).max() > 1e-4, (i, j, cube)
             assert not np.array_equal(obs["joint_pos"][i], obs["joint_pos"][j])
     # Inside lift_cube's spawn region, resting on the table.
-    params = jax_env.params
+    params = c_env.params
     assert (cube[:, :2] >= np.array(params.cube_xy_low) - 1e-6).all()
     assert (cube[:, :2] <= np.array(params.cube_xy_high) + 1e-6).all()
     np.testing.assert_allclose(cube[:, 2], CUBE_HALF, atol=1e-6)
     np.testing.assert_allclose(obs["target_pos"][:, 2], CUBE_HALF + params.lift_height, atol=1e-6)
-    assert (np.asarray(jax_state0.steps) == 0).all()
-    assert not np.asarray(jax_state0.done).any()
+    assert (np.asarray(c_state0.steps) == 0).all()
+    assert not np.asarray(c_state0.done).any()
 
 
-def test_instances_are_independent(jax_env, jax_state0, action):
+def test_instances_are_independent(c_env, c_state0, action):
     perturbed = action.copy()
     perturbed[0, :5] = np.clip(perturbed[0, :5] + 0.2, -1, 1)
-    a, b = jax_state0, jax_state0
+    a, b = c_state0, c_state0
     for _ in range(3):
-        a = jax_env.step(a, action)
-        b = jax_env.step(b, perturbed)
+        a = c_env.step(a, action)
+        b = c_env.step(b, perturbed)
     qa, qb = np.asarray(a.data.qpos), np.asarray(b.data.qpos)
     assert np.abs(qa[0, :6] - qb[0, :6]).max() > 1e-3
     np.testing.assert_array_equal(qa[1:], qb[1:])
@@ -89,18 +89,18 @@ def _assert_fresh_episode(state, i, finished_obs):
     assert state.info.held_steps[i] == 0
 
 
-def test_truncation_and_auto_reset_of_all_instances(jax_env, jax_state0, action):
-    limit = jax_env.episode_steps
-    near_end = jax_state0.replace(steps=jp.full((N,), limit - 2, jp.int32))
-    s1 = jax_env.step(near_end, action)
+def test_truncation_and_auto_reset_of_all_instances(c_env, c_state0, action):
+    limit = c_env.episode_steps
+    near_end = c_state0.replace(steps=jp.full((N,), limit - 2, jp.int32))
+    s1 = c_env.step(near_end, action)
     assert (np.asarray(s1.steps) == limit - 1).all()
     assert not np.asarray(s1.truncated).any() and not np.asarray(s1.terminated).any()
     # final_obs only changes when an episode ends.
-    jax.tree.map(np.testing.assert_array_equal, _np(s1.final_obs), _np(jax_state0.final_obs))
+    jax.tree.map(np.testing.assert_array_equal, _np(s1.final_obs), _np(c_state0.final_obs))
 
-    s2 = jax_env.step(s1, action)
+    s2 = c_env.step(s1, action)
     # The same physics step with no step limit in sight: what the finished episodes ended on.
-    ended = _np(jax_env.step(s1.replace(steps=jp.zeros((N,), jp.int32)), action).obs)
+    ended = _np(c_env.step(s1.replace(steps=jp.zeros((N,), jp.int32)), action).obs)
 
     assert np.asarray(s2.truncated).all()
     assert not np.asarray(s2.terminated).any()
@@ -116,16 +116,16 @@ def test_truncation_and_auto_reset_of_all_instances(jax_env, jax_state0, action)
     assert not (old_keys == new_keys).all(axis=-1).any()  # each instance drew a new key
 
     # The new episodes run normally.
-    s3 = jax_env.step(s2, hold_action(jax_env, s2))
+    s3 = c_env.step(s2, hold_action(c_env, s2))
     assert (np.asarray(s3.steps) == 1).all()
     assert not np.asarray(s3.done).any()
 
 
-def test_auto_reset_touches_only_finished_instances(jax_env, jax_state0, action):
-    limit = jax_env.episode_steps
-    state = jax_state0.replace(steps=jax_state0.steps.at[0].set(limit - 1))
-    nxt = jax_env.step(state, action)
-    ref = jax_env.step(jax_state0, action)  # the same step with nobody finishing
+def test_auto_reset_touches_only_finished_instances(c_env, c_state0, action):
+    limit = c_env.episode_steps
+    state = c_state0.replace(steps=c_state0.steps.at[0].set(limit - 1))
+    nxt = c_env.step(state, action)
+    ref = c_env.step(c_state0, action)  # the same step with nobody finishing
 
     np.testing.assert_array_equal(np.asarray(nxt.steps), [0, 1, 1, 1])
     np.testing.assert_array_equal(np.asarray(nxt.truncated), [True, False, False, False])
@@ -140,22 +140,22 @@ def test_auto_reset_touches_only_finished_instances(jax_env, jax_state0, action)
         # final_obs: instance 0 holds its finished episode, the others are untouched.
         np.testing.assert_allclose(np.asarray(nxt.final_obs[name])[0], np.asarray(ref.obs[name])[0], atol=1e-6)
         np.testing.assert_array_equal(
-            np.asarray(nxt.final_obs[name])[1:], np.asarray(jax_state0.final_obs[name])[1:], err_msg=name
+            np.asarray(nxt.final_obs[name])[1:], np.asarray(c_state0.final_obs[name])[1:], err_msg=name
         )
     # Instance 0 started over.
     _assert_fresh_episode(nxt, 0, _np(ref.obs))
     assert np.abs(np.asarray(nxt.data.qpos)[0] - np.asarray(ref.data.qpos)[0]).max() > 1e-3
 
     # One more step: the reset instance counts from 1, the others keep going.
-    nxt2 = jax_env.step(nxt, action)
-    ref2 = jax_env.step(ref, action)
+    nxt2 = c_env.step(nxt, action)
+    ref2 = c_env.step(ref, action)
     np.testing.assert_array_equal(np.asarray(nxt2.steps), [1, 2, 2, 2])
     np.testing.assert_array_equal(np.asarray(nxt2.data.qpos)[1:], np.asarray(ref2.data.qpos)[1:])
 
 
-def test_dtypes(jax_env, jax_state0, action):
-    stepped = jax_env.step(jax_state0, action)
-    for state in (jax_state0, stepped):
+def test_dtypes(c_env, c_state0, action):
+    stepped = c_env.step(c_state0, action)
+    for state in (c_state0, stepped):
         assert set(state.obs) == {"joint_pos", "joint_vel", "ee_pos", "ee_quat", "cube_pos", "cube_quat", "target_pos"}
         for tree in (state.obs, state.final_obs):
             for name, value in tree.items():
@@ -170,42 +170,42 @@ def test_dtypes(jax_env, jax_state0, action):
     np.testing.assert_allclose(np.linalg.norm(np.asarray(stepped.obs["ee_quat"]), axis=-1), 1.0, atol=1e-5)
 
 
-def test_rollout_shapes_and_matches_step(jax_env, jax_state0):
-    scene = jax_env.scene
+def test_rollout_shapes_and_matches_step(c_env, c_state0):
+    scene = c_env.scene
     offset = jp.array([0.05, -0.05, 0.05, -0.05, 0.05, -0.05], jp.float32)
 
     def policy(state, key):  # a little further from the current servo target each step
         return jp.clip(ctrl_to_action(scene, state.data.ctrl) + offset, -1.0, 1.0)
 
     T = 4
-    final, traj = mjx_lerobot.rollout(jax_env, policy, jax.random.key(1), T, state=jax_state0)
+    final, traj = mjx_lerobot.rollout(c_env, policy, jax.random.key(1), T, state=c_state0)
     assert set(traj) >= {"obs", "action", "reward", "terminated", "truncated", "success", "fault"}
     for name, value in traj["obs"].items():
-        assert value.shape == (T, N) + jax_state0.obs[name].shape[1:], name
+        assert value.shape == (T, N) + c_state0.obs[name].shape[1:], name
     assert traj["action"].shape == (T, N, 6)
     for name in ("reward", "terminated", "truncated", "success", "fault"):
         assert traj[name].shape == (T, N), name
     if "qpos" in traj:
-        assert traj["qpos"].shape == (T, N, jax_env.scene.mj_model.nq)
+        assert traj["qpos"].shape == (T, N, c_env.scene.mj_model.nq)
     # obs are the observations the actions were chosen from: the first is the start state's.
     for name in traj["obs"]:
-        np.testing.assert_array_equal(np.asarray(traj["obs"][name][0]), np.asarray(jax_state0.obs[name]))
+        np.testing.assert_array_equal(np.asarray(traj["obs"][name][0]), np.asarray(c_state0.obs[name]))
     np.testing.assert_array_equal(np.asarray(final.steps), T)
 
     # The same policy stepped by hand gives the same trajectory.
-    state = jax_state0
+    state = c_state0
     for t in range(T):
         act = np.asarray(policy(state, None))
         np.testing.assert_allclose(np.asarray(traj["action"][t]), act, atol=1e-6)
-        state = jax_env.step(state, act)
+        state = c_env.step(state, act)
     np.testing.assert_allclose(np.asarray(final.data.qpos), np.asarray(state.data.qpos), atol=1e-5)
     np.testing.assert_allclose(np.asarray(final.obs["ee_pos"]), np.asarray(state.obs["ee_pos"]), atol=1e-5)
 
 
-def test_nan_physics_is_flagged_and_reset(jax_env, jax_state0, action):
+def test_nan_physics_is_flagged_and_reset(c_env, c_state0, action):
     """An instance whose physics blows up is flagged, never reports NaN, and starts afresh."""
-    broken = jax_state0.replace(data=jax_state0.data.replace(qvel=jax_state0.data.qvel.at[2].set(jax.numpy.nan)))
-    nxt = jax_env.step(broken, action)
+    broken = c_state0.replace(data=c_state0.data.replace(qvel=c_state0.data.qvel.at[2].set(jax.numpy.nan)))
+    nxt = c_env.step(broken, action)
     fault = np.asarray(nxt.fault)
     assert fault[2] & mjx_lerobot.FAULT_NAN_STATE
     assert not (fault[[0, 1, 3]] & mjx_lerobot.FAULT_NAN_STATE).any()

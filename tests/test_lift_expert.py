@@ -14,8 +14,11 @@ NUM_STEPS = 150  # one full episode (5 s): every instance's first episode ends w
 
 
 # MJX-JAX steps 64 instances (a minute to compile and run on a small CPU; its physics is held to
-# MuJoCo C in test_mujoco_parity.py); Warp 256, each with its own randomized physics and looks.
-@pytest.mark.parametrize("impl, randomize, num_envs", [("jax", False, 64), ("warp", True, 256)])
+# MuJoCo C in test_mujoco_parity.py); Warp and impl="c" 256 each, with their own randomized
+# physics and looks (on impl="c", one MuJoCo model per instance).
+@pytest.mark.parametrize(
+    "impl, randomize, num_envs", [("jax", False, 64), ("warp", True, 256), ("c", False, 256), ("c", True, 256)]
+)
 def test_lift_expert_success_rate(impl, randomize, num_envs):
     env = mjx_lerobot.make("lift_cube", num_envs=num_envs, impl=impl, randomize=randomize)
     assert env.episode_steps == NUM_STEPS  # otherwise a first episode could be cut short

@@ -14,32 +14,32 @@ import mjx_lerobot
 N = NUM_ENVS
 
 
-def test_per_instance_params_decide_success_and_survive_auto_reset(jax_env, jax_state0):
+def test_per_instance_params_decide_success_and_survive_auto_reset(c_env, c_state0):
     # lift_cube succeeds once the cube has been held `hold_steps` steps: with 0, at once.
     hold_steps = jp.array([0, 10, 0, 10], jp.int32)
-    state = jax_env.reset(jax.random.key(0), params=jax_env.params.replace(hold_steps=hold_steps))
+    state = c_env.reset(jax.random.key(0), params=c_env.params.replace(hold_steps=hold_steps))
     np.testing.assert_array_equal(np.asarray(state.params.hold_steps), hold_steps)
     assert state.params.lift_height.shape == (N,)  # a field given once is shared by every instance
-    state = jax_env.step(state, hold_action(jax_env, state))
+    state = c_env.step(state, hold_action(c_env, state))
     np.testing.assert_array_equal(np.asarray(state.success), [True, False, True, False])
     np.testing.assert_array_equal(np.asarray(state.steps), [0, 1, 0, 1])  # 0 and 2 ended and reset
     # The reset instances kept their own params, so their new episodes succeed at once again.
     np.testing.assert_array_equal(np.asarray(state.params.hold_steps), hold_steps)
-    state = jax_env.step(state, hold_action(jax_env, state))
+    state = c_env.step(state, hold_action(c_env, state))
     np.testing.assert_array_equal(np.asarray(state.success), [True, False, True, False])
 
 
-def test_changing_params_takes_effect_without_a_recompile(jax_env, jax_state0):
+def test_changing_params_takes_effect_without_a_recompile(c_env, c_state0):
     def first_step_success(params):
-        state = jax_env.reset(jax.random.key(1), params=params)
-        return np.asarray(jax_env.step(state, hold_action(jax_env, state)).success)
+        state = c_env.reset(jax.random.key(1), params=params)
+        return np.asarray(c_env.step(state, hold_action(c_env, state)).success)
 
     assert not first_step_success(None).any()
-    compiled = (jax_env._reset._cache_size(), jax_env._step._cache_size())
+    compiled = (c_env._reset._cache_size(), c_env._step._cache_size())
     # A mapping of the fields to change works as well as Params.replace; a Python int is cast.
     assert first_step_success({"hold_steps": 0}).all()
-    assert not first_step_success(jax_env.params.replace(hold_steps=jp.full(N, 5))).any()
-    assert (jax_env._reset._cache_size(), jax_env._step._cache_size()) == compiled
+    assert not first_step_success(c_env.params.replace(hold_steps=jp.full(N, 5))).any()
+    assert (c_env._reset._cache_size(), c_env._step._cache_size()) == compiled
 
 
 def test_rollout_takes_params():
@@ -52,10 +52,10 @@ def test_rollout_takes_params():
         mjx_lerobot.rollout(env, hold, jax.random.key(2), 2, state=env.reset(jax.random.key(0)), params={})
 
 
-def test_env_params_cannot_be_assigned(jax_env):
+def test_env_params_cannot_be_assigned(c_env):
     # Assigning once did nothing after the first step; now it says what to do instead.
     with pytest.raises(AttributeError, match="reset"):
-        jax_env.params = jax_env.params.replace(hold_steps=0)
+        c_env.params = c_env.params.replace(hold_steps=0)
 
 
 @pytest.mark.parametrize(
@@ -68,9 +68,9 @@ def test_env_params_cannot_be_assigned(jax_env):
         ("lift_height=0.1", TypeError, "params must be a Params"),
     ],
 )
-def test_bad_params_get_a_clear_error(jax_env, params, error, match):
+def test_bad_params_get_a_clear_error(c_env, params, error, match):
     with pytest.raises(error, match=match):
-        jax_env.reset(jax.random.key(0), params=params)
+        c_env.reset(jax.random.key(0), params=params)
 
 
 def test_gym_adapter_takes_params():

@@ -138,8 +138,8 @@ def test_bad_cameras_get_a_clear_error(kwargs, match):
         mjx_lerobot.make("reach", num_envs=2, **kwargs)
 
 
-def test_no_cameras_no_pixels(jax_env, jax_state0):
-    assert "pixels" not in jax_state0.obs and jax_env.cameras == ()
+def test_no_cameras_no_pixels(c_env, c_state0):
+    assert "pixels" not in c_state0.obs and c_env.cameras == ()
 
 
 @pytest.mark.parametrize("autoreset_mode", ["NextStep", "SameStep"])
