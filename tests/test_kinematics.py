@@ -14,7 +14,8 @@ from mjx_lerobot.ik import ArmIK, down_pose
 from mjx_lerobot.kinematics import Kinematics
 from mjx_lerobot.scene import assets_dir, build_scene
 
-FIELDS = ("xpos", "xquat", "xmat", "xipos", "ximat", "xanchor", "xaxis", "geom_xpos", "geom_xmat", "site_xpos", "site_xmat")
+FIELDS = ("xpos", "xquat", "xmat", "xipos", "ximat", "xanchor", "xaxis")
+FIELDS += ("geom_xpos", "geom_xmat", "site_xpos", "site_xmat")
 SCENES = sorted(p.name for p in assets_dir().glob("scene_*.xml"))
 
 
