@@ -16,8 +16,9 @@ Why it is shaped this way:
 - MuJoCo C does not hand back its solver warm start at the end of a rollout, so every control
   step's solve starts cold (as MuJoCo does at a reset); the parity tests bound the difference;
 - MuJoCo C answers a diverging state by resetting that instance to the model's qpos0 with a
-  warning. Here such an instance comes back as NaN instead, so the env ends its episode and
-  flags `FAULT_NAN_STATE` exactly as the other backends do;
+  warning, and `mujoco.rollout` stops stepping an instance after any warning. An instance whose
+  clock did not advance by the whole control step comes back as NaN instead, so the env ends
+  its episode and flags `FAULT_NAN_STATE` exactly as the other backends do;
 - randomized models: one MjModel per instance, whose fields are rewritten only where an
   instance's drawn values changed (at its episode resets), not on every step.
 """
@@ -121,8 +122,8 @@ class HostPhysics:
             )
         final = state[:, -1]
         new_time, new_qpos, new_qvel, new_act = np.split(final, self._split, axis=1)
-        # A diverging instance is reset by MuJoCo C to qpos0 with the clock restarted: report
-        # it as NaN so the env ends that episode with FAULT_NAN_STATE, as on the other backends.
+        # MuJoCo C reset a diverging instance to qpos0 (clock restarted), or a warning stopped
+        # it short: report it as NaN, so the env ends that episode with FAULT_NAN_STATE.
         reset = new_time[:, 0] < state0[:, 0] + 0.5 * self.substeps * self.timestep
         new_qpos[reset] = np.nan
         new_qvel[reset] = np.nan

@@ -580,7 +580,7 @@ def policy_video(result: TrainResult, path: str | Path, seed: int = 0) -> Path:
     from mjx_lerobot.core import rollout
     from mjx_lerobot.render import episode_video, video_geom_groups
 
-    env = Env(load_task(result.config.task), num_envs=1, impl="jax")
+    env = Env(load_task(result.config.task), num_envs=1)
     _, traj = rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
     qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
     groups = video_geom_groups(env.task)

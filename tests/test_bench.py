@@ -10,7 +10,7 @@ from mjx_lerobot.cli import main
 
 def test_bench_report_is_consistent(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    argv = ["bench", "--task", "reach", "--num-envs", "4", "--impl", "warp", "--steps", "4", "--no-progress"]
+    argv = ["bench", "--task", "reach", "--num-envs", "4", "--impl", "c", "--steps", "4", "--no-progress"]
     argv += ["--peer-python", str(tmp_path / "no-peer"), "--rollout-seconds", "0.2", "--adapter-envs", "0"]
     assert main(argv + ["--out", str(out)]) == 0
     table = capsys.readouterr().out
@@ -18,7 +18,7 @@ def test_bench_report_is_consistent(tmp_path, capsys):
     assert report["task"] == "reach" and report["device"] and report["cpu_count"] >= 1
     assert report["versions"]["mujoco"] and report["versions"]["jax"] and report["python"]
     (row,) = report["mjx"]
-    assert (row["impl"], row["num_envs"], row["control_steps"]) == ("warp", 4, 4)
+    assert (row["impl"], row["num_envs"], row["control_steps"]) == ("c", 4, 4)
     # Physics steps/s is what was run over how long it took, nothing else.
     expected = row["control_steps"] * row["num_envs"] * row["substeps"] / row["run_s"]
     assert row["physics_steps_per_s"] > 0
@@ -35,6 +35,10 @@ def test_bench_report_is_consistent(tmp_path, capsys):
     assert ratios["ours_best"]["physics_steps_per_s"] == row["physics_steps_per_s"]
     assert ratios["vs_mujoco_rollout_all_cores"] == pytest.approx(row["physics_steps_per_s"] / all_cores)
     assert ratios["vs_mujoco_rollout_1_thread"] == pytest.approx(row["physics_steps_per_s"] / one)
+    # Physics alone (the expert's actions replayed) is compared with MuJoCo C on the same work.
+    replayed = row["replay_physics_steps_per_s"]
+    assert replayed == pytest.approx(row["control_steps"] * row["num_envs"] * row["substeps"] / row["replay_run_s"])
+    assert ratios["replay_vs_mujoco_rollout_all_cores"] == pytest.approx(replayed / all_cores)
     # No peer installed: said so, with how to install it, not silently dropped.
     assert "not installed" in report["peer"]["skipped"] and "setup_peer.sh" in report["peer"]["skipped"]
     assert "vs_peer_best_mode" not in ratios
@@ -43,7 +47,7 @@ def test_bench_report_is_consistent(tmp_path, capsys):
     peer["async_vector"] = {"workers": 2, "physics_steps_per_s": 80.0}
     assert bench.ratios(report | {"peer": peer})["vs_peer_best_mode"] == pytest.approx(row["physics_steps_per_s"] / 80)
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert bench.markdown_table(report) in table and "| warp | 4 |" in table
+    assert bench.markdown_table(report) in table and "| c | 4 |" in table
     # --table prints the same tables from the stored JSON.
     assert main(["bench", "--table", str(out)]) == 0
     assert capsys.readouterr().out.strip() == bench.markdown_table(report)

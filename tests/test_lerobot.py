@@ -65,11 +65,11 @@ def test_envhub_loader_on_every_task_file(task):
 def test_envhub_make_env_honours_lerobot_config():
     module = _load_module_from_path(str(TASKS_DIR / "lift_cube.py"))
     cfg = SO101MjxEnvConfig(
-        obs_type="environment_state_agent_pos", impl="warp", episode_length=4, use_degrees=False, randomize=True
+        obs_type="environment_state_agent_pos", impl="c", episode_length=4, use_degrees=False, randomize=True
     )
     env = _normalize_hub_result(_call_make_env(module, n_envs=2, use_async_envs=True, cfg=cfg))
     env = next(iter(env.values()))[0]
-    assert env._max_episode_steps == 4 and env.units.units == "radians" and env.env.impl == "warp"
+    assert env._max_episode_steps == 4 and env.units.units == "radians" and env.env.impl == "c"
     assert env.env.randomized  # --env.randomize=true
     obs, _ = env.reset(seed=0)
     assert set(obs) == {"agent_pos", "environment_state"}
@@ -79,7 +79,7 @@ def test_envhub_make_env_honours_lerobot_config():
 def test_env_config_make_env_and_preprocess_observation():
     cfg = SO101MjxEnvConfig(
         obs_type="pixels_environment_state_agent_pos",
-        impl="warp",
+        impl="c",
         episode_length=5,
         observation_height=64,
         observation_width=96,
@@ -133,7 +133,7 @@ def test_lerobot_eval_policy_reads_success_from_our_info():
         def predict_action_chunk(self, batch, **kwargs):
             raise NotImplementedError
 
-    cfg = SO101MjxEnvConfig(obs_type="environment_state_agent_pos", impl="warp")
+    cfg = SO101MjxEnvConfig(obs_type="environment_state_agent_pos", impl="c")
     env = cfg.create_envs(n_envs=4)["so101_mjx"][0]
     identity = PolicyProcessorPipeline(steps=[])
     identity_action = PolicyProcessorPipeline(
@@ -178,7 +178,7 @@ for part in (policy, *make_pre_post_processors(cfg, dataset_stats=None)):
         "--env.type=so101_mjx",
         "--env.task=LiftCube-v0",
         "--env.obs_type=environment_state_agent_pos",
-        "--env.impl=warp",
+        "--env.impl=c",
         "--env.episode_length=10",
         "--eval.batch_size=8",
         "--eval.n_episodes=8",

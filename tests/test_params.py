@@ -43,8 +43,8 @@ def test_changing_params_takes_effect_without_a_recompile(c_env, c_state0):
 
 
 def test_rollout_takes_params():
-    # On Warp: it compiles in seconds on a CPU, where MJX-JAX takes a minute.
-    env = mjx_lerobot.make("lift_cube", num_envs=N, impl="warp")
+    # On impl="c": it compiles in seconds on a CPU, where MJX-JAX takes a minute.
+    env = mjx_lerobot.make("lift_cube", num_envs=N, impl="c")
     hold = lambda state, key: jp.asarray(mjx_lerobot.scene.ctrl_to_action(env.scene, state.data.ctrl))
     _, traj = mjx_lerobot.rollout(env, hold, jax.random.key(2), 2, params={"hold_steps": jp.array([0, 0, 9, 9])})
     np.testing.assert_array_equal(np.asarray(traj["success"][0]), [True, True, False, False])
@@ -74,7 +74,7 @@ def test_bad_params_get_a_clear_error(c_env, params, error, match):
 
 
 def test_gym_adapter_takes_params():
-    env = mjx_lerobot.SO101VectorEnv(2, "reach", impl="warp", params={"success_radius": [10.0, 0.0]})
+    env = mjx_lerobot.SO101VectorEnv(2, "reach", impl="c", params={"success_radius": [10.0, 0.0]})
     env.reset(seed=0)
     _, _, terminated, _, info = env.step(env.single_action_space.sample()[None].repeat(2, 0) * 0)
     np.testing.assert_array_equal(info["is_success"], [True, False])

@@ -14,7 +14,7 @@ from mjx_lerobot.cli import main
 def reach_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reach_run")
     # 128 instances x 16 steps x 30 updates = 61k env steps (~1 min here after compiling).
-    argv = ["train", "--task", "reach", "--num-envs", "128", "--steps", "61440", "--impl", "jax"]
+    argv = ["train", "--task", "reach", "--num-envs", "128", "--steps", "61440", "--impl", "c"]
     argv += ["--out", str(out), "--eval-episodes", "64", "--set", "updates_per_chunk=5"]
     assert main(argv) == 0
     return out
@@ -35,15 +35,15 @@ def test_train_learns_reach(reach_run):
 
 
 def test_eval_command_reloads_the_checkpoint(reach_run, capsys):
-    # Pin what train's final evaluation used: the backend (reach_run trains with --impl jax;
+    # Pin what train's final evaluation used: the backend (reach_run trains with --impl c;
     # "auto" resolves by batch size and device) and the first seed it recorded. Exact equality
     # below only means something when both evaluations run the same physics on the same seeds.
     summary = json.loads((reach_run / "summary.json").read_text())
     seed = str(summary["eval"]["seed"])
     argv = ["eval", "--checkpoint", str(reach_run / "checkpoint.msgpack"), "--episodes", "64"]
-    assert main([*argv, "--impl", "jax", "--seed", seed, "--json"]) == 0
+    assert main([*argv, "--impl", "c", "--seed", seed, "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert stats["impl"] == summary["eval"]["impl"] == "jax"
+    assert stats["impl"] == summary["eval"]["impl"] == "c"
     assert stats["seed"] == summary["eval"]["seed"]
     # Same backend, same seeds: the reloaded policy does exactly the same.
     assert stats["successes"] == summary["eval"]["successes"]
@@ -55,7 +55,7 @@ def test_policy_drives_the_gym_adapter(reach_run):
     from mjx_lerobot.gym_env import SO101VectorEnv
 
     policy = ppo.gym_policy(ppo.load(reach_run / "checkpoint.msgpack"))
-    env = SO101VectorEnv(16, "reach", impl="jax")
+    env = SO101VectorEnv(16, "reach", impl="c")
     obs, _ = env.reset(seed=123)
     done = np.zeros(16, bool)
     success = np.zeros(16, bool)

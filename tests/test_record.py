@@ -45,7 +45,7 @@ def lift_dataset(tmp_path_factory) -> tuple[Path, dict]:
         root=str(root),
         repo_id=REPO_ID,
         num_envs=3,
-        impl="warp",
+        impl="c",
         seed=100,
         action_noise=0.005,
         progress=False,
@@ -87,7 +87,7 @@ def test_observation_state_is_what_was_simulated(lift_dataset):
     the first frame matches the Gym adapter's reset with that seed, and only the last frame is done."""
     root, _ = lift_dataset
     dataset = LeRobotDataset(REPO_ID, root=root)
-    env = mjx_lerobot.make("lift_cube", num_envs=1, impl="warp")
+    env = mjx_lerobot.make("lift_cube", num_envs=1, impl="c")
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
     step = jax.jit(env.advance_fn)
     seeds = []
@@ -108,14 +108,14 @@ def test_observation_state_is_what_was_simulated(lift_dataset):
         low, high = env.scene.ctrl_low, env.scene.ctrl_high
         executed = low + (ep["sim.action"] + 1) * 0.5 * (high - low)
         assert 0 < np.abs(executed - label).mean() < 0.05
-        gym_env = SO101VectorEnv(1, "lift_cube", impl="warp", units="degrees", obs_type="agent_pos")
+        gym_env = SO101VectorEnv(1, "lift_cube", impl="c", units="degrees", obs_type="agent_pos")
         obs, _ = gym_env.reset(seed=[seed])
         np.testing.assert_allclose(obs["agent_pos"][0], ep["observation.state"][0], atol=1e-4)
         gym_env.close()
     assert len(set(seeds)) == 3
 
 
-def test_replay_is_exact_on_warp(lift_dataset, tmp_path):
+def test_replay_is_exact(lift_dataset, tmp_path):
     root, _ = lift_dataset
     result = replay(root, 1, video=str(tmp_path / "ep1.mp4"))
     assert result["max_qpos_deviation"] == 0.0
@@ -128,7 +128,7 @@ def test_randomized_recording_stores_the_draws_and_replays_exactly(tmp_path):
     """--randomize: each episode's draws are in sim.randomization (named), its camera video shows
     its own colours and cameras, and replay re-simulates it exactly from the record."""
     root = tmp_path / "randomized"
-    cfg = RecordConfig(task="lift_cube", episodes=2, root=str(root), repo_id=REPO_ID, num_envs=2, impl="warp",
+    cfg = RecordConfig(task="lift_cube", episodes=2, root=str(root), repo_id=REPO_ID, num_envs=2, impl="c",
                        seed=7, randomize=True, cameras=("front",), height=48, width=64, progress=False)  # fmt: skip
     assert record(cfg)["episodes_in_dataset"] == 2
     dataset = LeRobotDataset(REPO_ID, root=root)
@@ -199,7 +199,7 @@ def test_ctrl_c_keeps_whole_episodes_and_resume_completes(tmp_path):
     is started, the dataset is finalized and loads with only complete episodes; --resume
     records the rest with new seeds."""
     root = tmp_path / "reach"
-    common = ["--task", "reach", "--root", str(root), "--num-envs", "4", "--impl", "warp", "--repo-id", "test/reach"]
+    common = ["--task", "reach", "--root", str(root), "--num-envs", "4", "--impl", "c", "--repo-id", "test/reach"]
     args = ["record", "--episodes", "400", *common, "--json"]
     t0 = time.monotonic()
     proc = subprocess.run(
