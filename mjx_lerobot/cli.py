@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -286,15 +287,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What bad input raises here (an unknown task, a malformed list, a file that is not what it
+#: should be): one line and exit code 2, like argparse's own errors. Anything else is a bug and
+#: keeps its traceback; MJX_LEROBOT_DEBUG=1 shows the traceback of these too.
+USER_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.check is not None:
-        try:
+    try:
+        if args.check is not None:
             args.check(args)
-        except ValueError as err:
-            parser.error(str(err))
-    return args.func(args)
+        return args.func(args)
+    except USER_ERRORS as err:
+        if os.environ.get("MJX_LEROBOT_DEBUG") == "1":
+            raise
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        parser.exit(2, f"{parser.prog}: error: {message}\n")
 
 
 if __name__ == "__main__":

@@ -609,7 +609,10 @@ def load(path: str | Path) -> TrainResult:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    blob = flax.serialization.msgpack_restore(path.read_bytes())
+    try:
+        blob = flax.serialization.msgpack_restore(path.read_bytes())
+    except Exception as err:  # msgpack's own errors for any other file: say what it is not
+        raise ValueError(f"{path} is not an mjx_lerobot PPO checkpoint ({type(err).__name__})") from err
     if not isinstance(blob, dict) or blob.get("format") != "mjx_lerobot.ppo/1":
         raise ValueError(f"{path} is not an mjx_lerobot PPO checkpoint")
     config = json.loads(blob["config"])

@@ -254,16 +254,16 @@ def _open_dataset(cfg: RecordConfig, env: Env, features: dict):
     threads = 4 * len(cfg.cameras)
     if cfg.resume:
         if not meta_path.exists():
-            raise SystemExit(f"--resume: {root} is not a dataset recorded by mjx-lerobot (no {META_FILE})")
+            raise ValueError(f"--resume: {root} is not a dataset recorded by mjx-lerobot (no {META_FILE})")
         meta = json.loads(meta_path.read_text())
         for key in ("task", "cameras", "height", "width", "randomize"):
             theirs, ours = meta["config"].get(key, False), getattr(cfg, key)
             if theirs != (list(ours) if isinstance(ours, tuple) else ours):
-                raise SystemExit(f"--resume: the dataset was recorded with {key}={theirs!r}, not {ours!r}")
+                raise ValueError(f"--resume: the dataset was recorded with {key}={theirs!r}, not {ours!r}")
         dataset = LeRobotDataset.resume(cfg.repo_id, root=root, image_writer_threads=threads)
         return dataset, meta
     if root.exists() and any(root.iterdir()):
-        raise SystemExit(f"{root} exists and is not empty: choose a new --root, or pass --resume to continue it")
+        raise ValueError(f"{root} exists and is not empty: choose a new --root, or pass --resume to continue it")
     dataset = LeRobotDataset.create(
         cfg.repo_id,
         fps=round(1.0 / env.ctrl_dt),
@@ -377,12 +377,12 @@ def load_episode(root: str | Path, episode: int, repo_id: str | None = None) -> 
     root = Path(root)
     meta_path = root / META_FILE
     if not meta_path.exists():
-        raise SystemExit(f"{root} was not recorded by mjx-lerobot (no {META_FILE})")
+        raise ValueError(f"{root} was not recorded by mjx-lerobot (no {META_FILE})")
     meta = json.loads(meta_path.read_text())
     repo_id = repo_id or meta["config"]["repo_id"]
     total = LeRobotDatasetMetadata(repo_id, root=root).total_episodes
     if not 0 <= episode < total:
-        raise SystemExit(f"episode {episode} is not in {root} (it has episodes 0..{total - 1})")
+        raise ValueError(f"episode {episode} is not in {root} (it has episodes 0..{total - 1})")
     dataset = LeRobotDataset(repo_id, root=root, episodes=[episode])
     table = dataset.hf_dataset.with_format(None).with_format("numpy")
     columns = [c for c in dataset.features if c.startswith(("sim.", "observation.state", "action", "next."))]

@@ -1,18 +1,20 @@
-"""The README's main job: `mjx-lerobot demo` runs, reports, and writes a playable video."""
+"""The README's main job: `mjx-lerobot demo` runs, reports, and writes a playable video; and
+every bad argument or input file ends in one line and exit code 2, never a traceback."""
 
 import json
 
 import imageio.v3 as iio
+import pytest
 
 from mjx_lerobot import cli
 
 
 def test_demo_reports_success_and_writes_video(tmp_path, capsys):
     video = tmp_path / "demo.mp4"
-    argv = ["demo", "--task", "reach", "--num-envs", "4", "--impl", "jax", "--steps", "45"]
+    argv = ["demo", "--task", "reach", "--num-envs", "4", "--steps", "45"]  # impl auto: "c" on a CPU
     cli.main(argv + ["--video", str(video), "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert report["num_envs"] == 4 and report["impl"] == "jax"
+    assert report["num_envs"] == 4 and report["impl"] == "c"
     assert report["success_rate"] == 1.0  # the reach expert gets there within 1.5 s
     assert report["physics_steps_per_s"] > 0
     frames = iio.imread(video)
@@ -38,3 +40,32 @@ def test_each_command_keeps_its_own_defaults():
     assert parser.parse_args(["demo"]).num_envs == 256
     assert parser.parse_args(["record", "--root", "r"]).episodes == 100
     assert parser.parse_args(["experts"]).episodes == 1000
+
+
+BAD_INPUTS = [
+    (["demo", "--task", "nope"], "unknown task 'nope'; available tasks: lift_cube"),
+    (["train", "--task", "lift_cbue"], "unknown task 'lift_cbue'"),
+    (["experts", "--tasks", "reach,nope", "--episodes", "2"], "unknown task 'nope'"),
+    (["demo", "--num-envs", "abc"], "invalid positive_int value: 'abc'"),
+    (["demo", "--impl", "cuda"], "invalid choice: 'cuda'"),
+    (["bench", "--num-envs", "abc"], "--num-envs must be comma-separated integers"),
+    (["bench", "--impl", "warp,nope"], "--impl must list backends"),
+    (["eval", "--checkpoint", "{missing}"], "no checkpoint at"),
+    (["eval", "--checkpoint", "{not_a_checkpoint}"], "is not an mjx_lerobot PPO checkpoint"),
+    (["replay", "--root", "{missing}"], "{missing}"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUTS, ids=[" ".join(argv[:3]) for argv, _ in BAD_INPUTS])
+def test_bad_input_is_one_line_and_exit_code_2(argv, message, tmp_path, capsys):
+    not_a_checkpoint = tmp_path / "notes.txt"
+    not_a_checkpoint.write_text("not msgpack at all")
+    paths = {"missing": str(tmp_path / "missing"), "not_a_checkpoint": str(not_a_checkpoint)}
+    argv = [arg.format(**paths) for arg in argv]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("mjx-lerobot") and ": error: " in err[-1], err
+    assert message.format(**paths) in err[-1]
+    assert not any("Traceback" in line for line in err)

@@ -146,11 +146,11 @@ def test_randomized_recording_stores_the_draws_and_replays_exactly(tmp_path):
 
 def test_record_refuses_to_overwrite_and_replay_checks_the_episode(lift_dataset):
     root, _ = lift_dataset
-    with pytest.raises(SystemExit, match="not empty"):
+    with pytest.raises(ValueError, match="not empty"):
         record(RecordConfig(task="lift_cube", episodes=1, root=str(root), repo_id=REPO_ID, progress=False))
-    with pytest.raises(SystemExit, match="recorded with task='lift_cube'"):
+    with pytest.raises(ValueError, match="recorded with task='lift_cube'"):
         record(RecordConfig(task="reach", episodes=1, root=str(root), repo_id=REPO_ID, resume=True, progress=False))
-    with pytest.raises(SystemExit, match="episode 7 is not in"):
+    with pytest.raises(ValueError, match="episode 7 is not in"):
         replay(root, 7)
 
 
