@@ -7,7 +7,7 @@ record    write expert demonstrations as a LeRobotDataset (needs the `lerobot` e
 replay    re-simulate a recorded episode and report how far it drifts from the record
 train     train a PPO policy on N instances in one jitted loop; checkpoint and learning curve
 eval      success rate of a trained policy over many seeded episodes
-bench     throughput against num_envs for both backends, MuJoCo C and the seed peer, in one run
+bench     throughput against num_envs for every backend, MuJoCo C and the seed peer, in one run
 """
 
 from __future__ import annotations
@@ -52,7 +52,14 @@ def experts(args: argparse.Namespace) -> int:
     from mjx_lerobot.report import device_tag, machine_info
 
     names = mjx_lerobot.available_tasks() if args.tasks == "all" else args.tasks.split(",")
-    runs = [(task, impl) for task in names for impl in args.impl.split(",")]
+    impls = args.impl.split(",")
+    # Every name checked before the first run: a typo in the last one must not cost the others.
+    for task in names:
+        mjx_lerobot.load_task(task)
+    for impl in impls:
+        if impl not in IMPL_CHOICES:
+            raise ValueError(f"--impl: unknown backend {impl!r}; choose from {', '.join(IMPL_CHOICES)}")
+    runs = [(task, impl) for task in names for impl in impls]
     results = []
     bar = tqdm(runs, desc="experts", unit="run")
     for task, impl in bar:

@@ -46,6 +46,7 @@ BAD_INPUTS = [
     (["demo", "--task", "nope"], "unknown task 'nope'; available tasks: lift_cube"),
     (["train", "--task", "lift_cbue"], "unknown task 'lift_cbue'"),
     (["experts", "--tasks", "reach,nope", "--episodes", "2"], "unknown task 'nope'"),
+    (["experts", "--tasks", "reach", "--impl", "c,gpu"], "unknown backend 'gpu'"),
     (["demo", "--num-envs", "abc"], "invalid positive_int value: 'abc'"),
     (["demo", "--impl", "cuda"], "invalid choice: 'cuda'"),
     (["bench", "--num-envs", "abc"], "--num-envs must be comma-separated integers"),
