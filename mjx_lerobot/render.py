@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -80,10 +81,14 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".gif":
-        iio.imwrite(path, frames, duration=1000 / fps, loop=0)
-    else:
-        iio.imwrite(path, frames, fps=fps, codec="libx264")
+    with warnings.catch_warnings():
+        # imageio starts ffmpeg as a subprocess (fork, then exec at once), which JAX warns about
+        # as if this process forked to go on running: nothing here can deadlock.
+        warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
+        if path.suffix == ".gif":
+            iio.imwrite(path, frames, duration=1000 / fps, loop=0)
+        else:
+            iio.imwrite(path, frames, fps=fps, codec="libx264")
     return path
 
 
