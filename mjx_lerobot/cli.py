@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--checkpoint", required=True, help="checkpoint.msgpack written by train")
     v.add_argument("--video", default="", help="write one episode of the policy to this mp4")
 
-    b = command("bench", bench, "throughput vs num_envs, both backends, MuJoCo C and the seed peer, one run",
+    b = command("bench", bench, "throughput vs num_envs, every backend, MuJoCo C and the seed peer, one run",
                 ("task",), check=check_bench)
     b.add_argument("--num-envs", default="1,64,256,1024", help="comma-separated instance counts")
     b.add_argument("--impl", default="warp,jax,c", help="comma-separated backends (the first also times the adapter)")

@@ -50,7 +50,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         num_envs: instances simulated together.
         task: a bundled task name ('lift_cube'), a gym id ('LiftCube-v0'), a task file path or a Task.
         obs_type: one of OBS_TYPES.
-        impl: physics backend, 'auto' | 'jax' | 'warp'.
+        impl: physics backend, 'auto' | 'c' | 'warp' | 'jax'.
         units: 'radians' or 'degrees' (LeRobot's SO-101 follower: degrees, gripper 0-100).
         calibration: with units='degrees', the simulator angle (degrees) your robot reads as zero,
             per arm joint.

@@ -44,7 +44,7 @@ class SO101MjxEnvConfig(EnvConfig):
     use_degrees: bool = True
     # Per arm joint, the simulator angle in degrees that your robot reads as zero.
     calibration: dict[str, float] = field(default_factory=dict)
-    impl: str = "auto"  # physics backend: auto | jax | warp
+    impl: str = "auto"  # physics backend: auto | c | warp | jax
     renderer: str = "auto"  # pixels: auto | batched (MuJoCo Warp's ray tracer, in the step) | gl
     # Per-instance physics, colours, lights and cameras at every episode start (default ranges).
     randomize: bool = False
