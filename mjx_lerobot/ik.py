@@ -21,7 +21,6 @@ import jax.numpy as jp
 import numpy as np
 from mujoco import mjx
 
-from mjx_lerobot.kinematics import Kinematics
 from mjx_lerobot.scene import Scene
 
 DOWN = jp.array([0.0, 0.0, -1.0])
@@ -44,7 +43,7 @@ class ArmIK:
         self.scene = scene
         self.model = scene.mjx_model if scene.impl in ("jax", "c") else mjx.put_model(scene.mj_model, impl="jax")
         self.data = mjx.make_data(self.model)
-        self.kinematics = Kinematics(scene.mj_model)
+        self.kinematics = scene.fk  # the scene's unrolled kinematics (same tree for any impl)
         # The five arm hinges' joint ids (their anchors and axes in the kinematics' output).
         adr_to_joint = {int(scene.mj_model.jnt_qposadr[j]): j for j in range(scene.mj_model.njnt)}
         self.arm_joints = np.array([adr_to_joint[int(adr)] for adr in scene.arm_qpos[:5]])
