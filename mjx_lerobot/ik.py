@@ -41,7 +41,7 @@ class ArmIK:
 
     def __init__(self, scene: Scene, iterations: int = 6, damping: float = 1e-3, rot_weight: float = 0.05):
         self.scene = scene
-        self.model = scene.mjx_model if scene.impl in ("jax", "c") else mjx.put_model(scene.mj_model, impl="jax")
+        self.model = scene.jax_model
         self.data = mjx.make_data(self.model)
         self.kinematics = scene.fk  # the scene's unrolled kinematics (same tree for any impl)
         # The five arm hinges' joint ids (their anchors and axes in the kinematics' output).

@@ -103,6 +103,7 @@ class Scene:
     naconmax: int  # contact buffer, whole batch (Warp)
     njmax: int  # constraint rows per instance (Warp)
     fk: Kinematics  # forward kinematics for MJX-JAX data (impl "jax" and "c")
+    jax_model: mjx.Model  # MJX-JAX's model (mjx_model for "jax" and "c"): kinematics-only users, e.g. IK
     host: HostPhysics | None = None  # MuJoCo C's substeps, for impl="c"
 
     @property
@@ -178,13 +179,21 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
             f"control rate {control_hz} Hz is not an integer multiple of the physics timestep "
             f"{mj_model.opt.timestep} s in {scene_file}"
         )
+    # MJX-JAX has no collision function for some shape pairs (cylinder-box); MuJoCo C and
+    # Warp have. Those scenes keep a twin without such pairs for what runs on MJX-JAX's model
+    # anyway: buffer sizing, and impl="c"'s JAX side (its MuJoCo C collides every pair).
+    jax_twin, uncollidable = _without_uncollidable_pairs(mj_model, scene_file)
+    if impl == "jax" and uncollidable:
+        raise ValueError(f"impl='jax' cannot simulate {scene_file}: {_jax_gap(uncollidable)}")
     # Buffers sized per instance: MJX-JAX's static contact set is the exact worst case for
-    # this scene (every explicit pair at its maximum contact count), so Warp gets the same.
-    jax_data = mjx.make_data(mjx.put_model(mj_model, impl="jax"))
-    contacts_per_env = int(jax_data._impl.contact.dist.shape[0])
-    njmax = int(jax_data._impl.efc_J.shape[0]) + 8
+    # this scene (every explicit pair at its maximum contact count), so Warp gets the same,
+    # plus UNCOUNTED_PAIR_CONTACTS for each pair the twin left out.
+    jax_data = mjx.make_data(mjx.put_model(jax_twin, impl="jax"))
+    contacts_per_env = int(jax_data._impl.contact.dist.shape[0]) + UNCOUNTED_PAIR_CONTACTS * len(uncollidable)
+    njmax = int(jax_data._impl.efc_J.shape[0]) + 8 + UNCOUNTED_PAIR_CONTACTS * 10 * len(uncollidable)
     # impl="c" steps in MuJoCo C; its JAX side (kinematics, resets) uses MJX's XLA model.
-    mjx_model = mjx.put_model(mj_model, impl="jax" if impl == "c" else impl)
+    jax_model = mjx.put_model(jax_twin, impl="jax")
+    mjx_model = jax_model if impl in ("c", "jax") else mjx.put_model(mj_model, impl=impl)
     host = HostPhysics(mj_model, substeps) if impl == "c" else None
     if impl == "warp":
         # We report overflows in EnvState.fault ourselves; the solver-iteration warning is
@@ -214,8 +223,49 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
         naconmax=contacts_per_env * max(num_envs, 1),
         njmax=njmax,
         fk=Kinematics(mj_model),
+        jax_model=jax_model,
         host=host,
     )
+
+
+#: Contacts reserved for a pair MJX-JAX cannot count (a general convex pair: MuJoCo's
+#: multi-point CCD gives at most 4), each with at most 10 constraint rows (condim 6, pyramidal).
+UNCOUNTED_PAIR_CONTACTS = 4
+
+
+def _jax_gap(uncollidable: list[str]) -> str:
+    return f"MJX-JAX has no collision for {', '.join(uncollidable)}; use impl='c' (CPU) or impl='warp'"
+
+
+def impl_unsupported(scene_file: str, impl: str) -> str:
+    """Why `impl` cannot simulate `scene_file`, or '' when it can."""
+    if impl != "jax":
+        return ""
+    uncollidable = _without_uncollidable_pairs(load_mj_model(scene_file), scene_file)[1]
+    return _jax_gap(uncollidable) if uncollidable else ""
+
+
+def _without_uncollidable_pairs(mj_model: mujoco.MjModel, scene_file: str) -> tuple[mujoco.MjModel, list[str]]:
+    """(`mj_model` without the explicit pairs MJX-JAX has no collision function for, their
+    names as 'geom1/geom2'); `mj_model` itself when there are none."""
+    from mujoco.mjx._src import collision_driver
+
+    def name(geom: int) -> str:
+        return mujoco.mj_id2name(mj_model, mujoco.mjtObj.mjOBJ_GEOM, geom)
+
+    missing = []
+    for g1, g2 in zip(mj_model.pair_geom1, mj_model.pair_geom2, strict=True):
+        t1, t2 = sorted((int(mj_model.geom_type[g1]), int(mj_model.geom_type[g2])))
+        if not collision_driver.has_collision_fn(t1, t2):
+            missing.append((name(g1), name(g2)))
+    if not missing:
+        return mj_model, []
+    path = Path(scene_file) if Path(scene_file).exists() else assets_dir() / scene_file
+    spec = mujoco.MjSpec.from_file(str(path))
+    for pair in list(spec.pairs):
+        if (pair.geomname1, pair.geomname2) in missing or (pair.geomname2, pair.geomname1) in missing:
+            spec.delete(pair)
+    return spec.compile(), [f"{a}/{b}" for a, b in missing]
 
 
 # ---------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ SCENES = sorted(p.name for p in assets_dir().glob("scene_*.xml"))
 
 @pytest.mark.parametrize("scene_file", SCENES)
 def test_kinematics_matches_mujoco_c(scene_file):
-    mj_model = mujoco.MjModel.from_xml_path(str(assets_dir() / scene_file))
-    model = mjx.put_model(mj_model, impl="jax")
+    scene = build_scene(scene_file, impl="c")  # MJX-JAX's model of any scene (kinematics only)
+    mj_model, model = scene.mj_model, scene.jax_model
     kinematics = jax.jit(jax.vmap(lambda d: Kinematics(mj_model)(model, d)))
     rng = np.random.default_rng(0)
     n = 8
