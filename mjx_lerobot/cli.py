@@ -38,6 +38,8 @@ def tasks(args: argparse.Namespace) -> int:
     for name in mjx_lerobot.available_tasks():
         task = mjx_lerobot.load_task(name)
         print(f"{name:12s} {task.episode_steps:4d} steps  {task.instruction}")
+        for words in task.instructions:  # a language task's, one drawn per episode
+            print(f"{'':25s}- {words}")
     return 0
 
 
@@ -50,6 +52,7 @@ def experts(args: argparse.Namespace) -> int:
     import mjx_lerobot
     from mjx_lerobot.expert import evaluate
     from mjx_lerobot.report import device_tag, machine_info
+    from mjx_lerobot.scene import impl_unsupported
 
     names = mjx_lerobot.available_tasks() if args.tasks == "all" else args.tasks.split(",")
     impls = args.impl.split(",")
@@ -64,6 +67,11 @@ def experts(args: argparse.Namespace) -> int:
     bar = tqdm(runs, desc="experts", unit="run")
     for task, impl in bar:
         bar.set_postfix_str(f"{task} {impl}")
+        unsupported = impl_unsupported(mjx_lerobot.load_task(task).scene, impl)
+        if unsupported:
+            results.append({"task": task, "impl": impl, "skipped": unsupported})
+            bar.write(f"{task:11s} {impl:5s} skipped: {unsupported}")
+            continue
         result = evaluate(task, args.episodes, impl, args.variation, args.action_noise, args.seed, args.randomize)
         results.append(result)
         bar.write(

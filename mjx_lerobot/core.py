@@ -105,6 +105,16 @@ class Task:
     # pad on the table the policy must see, or 4 where it is a marker in the air (reach).
     camera_geom_groups: tuple[int, ...] = (0, 2)
     ranges: Ranges = Ranges()  # what randomize=True draws from (mjx_lerobot/randomize.py)
+    # Language-conditioned tasks: the instructions an episode's reset chooses from. The task's
+    # Info then holds `instruction`, the int32 index of the one this episode asks for, and
+    # `instruction` above describes the family ("Pick up the named object.").
+    instructions: tuple[str, ...] = ()
+
+    def describe(self, instruction_id: int | np.integer | None = None) -> str:
+        """The words of instruction `instruction_id` (a language task's), else `instruction`."""
+        if not self.instructions or instruction_id is None:
+            return self.instruction
+        return self.instructions[int(instruction_id)]
 
     @classmethod
     def from_module(cls, namespace: Mapping[str, Any], **fields: Any) -> Task:
@@ -281,6 +291,8 @@ class Env:
                 self.cameras, height, width, bool(depth), tuple(task.camera_geom_groups), per_world_fovy=self.randomized
             )
             self._cameras = BatchCameras(self.scene, self.num_envs, config)
+        if task.instructions and not hasattr(self.instance_shapes.info, "instruction"):
+            raise ValueError(f"task {task.name!r} lists instructions, so its Info needs an int32 `instruction`")
         self._reset = jax.jit(self.reset_fn)
         self._step = jax.jit(self.step_fn)
 
@@ -345,6 +357,13 @@ class Env:
     def instance_shapes(self) -> EnvState:
         """Shapes and dtypes of one instance's state (`jax.eval_shape`: nothing runs)."""
         return instance_shapes(self.task, self.scene, self._params)
+
+    def instruction_ids(self, state: EnvState) -> jax.Array:
+        """[N] int32: which of `task.instructions` each instance's episode asks for (all 0 for a
+        task with one instruction); `task.describe(i)` gives the words."""
+        if self.task.instructions:
+            return state.info.instruction
+        return jp.zeros(state.steps.shape, jp.int32)
 
     @functools.cached_property
     def obs_spec(self) -> ObsSpec:

@@ -148,6 +148,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self._state: EnvState | None = None
         self._autoreset = np.zeros(self.num_envs, bool)  # NEXT_STEP: reset these on the next step
         self._shown: tuple | None = None  # qpos, mocap (and randomized visuals) of the last obs
+        self._shown_instructions: np.ndarray | None = None  # language tasks: instruction ids of the last obs
         self._reset_all = jax.jit(self._reset_all_fn)
         self._reset_some = jax.jit(self._reset_some_fn)
         self._step = jax.jit(self._step_fn)
@@ -160,7 +161,17 @@ class SO101VectorEnv(gym.vector.VectorEnv):
 
     @property
     def task_description(self) -> str:
+        """The task's instruction; a language task's per-instance ones: `task_descriptions`."""
         return self._env.task.instruction
+
+    @property
+    def task_descriptions(self) -> tuple[str, ...]:
+        """Per instance, the instruction of the episode its last observation belongs to (what
+        `env.call("task_description")` returns, and lerobot-eval gives a policy as its task)."""
+        ids = self._shown_instructions
+        if ids is None:
+            return (self._env.task.instruction,) * self.num_envs
+        return tuple(self._env.task.describe(i) for i in ids)
 
     @property
     def _max_episode_steps(self) -> int:
@@ -214,6 +225,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             self._autoreset &= ~mask
         view = jax.device_get(view)
         self._shown = (view["qpos"], view["mocap_pos"], view.get("visuals"))
+        self._shown_instructions = view.get("instruction")
         obs = self._observation(view)
         n = self.num_envs
         return obs, {"is_success": np.zeros(n, bool), "_is_success": np.ones(n, bool)}
@@ -257,6 +269,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             success = shown["success"]
             pre = shown
         self._shown = (shown["qpos"], shown["mocap_pos"], shown.get("visuals"))
+        self._shown_instructions = shown.get("instruction")
         info["is_success"] = success
         info["_is_success"] = np.ones(self.num_envs, bool)
         if pre["fault"].any():
@@ -286,12 +299,16 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         """Per instance: `name`'s value (or its result when called with args), like SyncVectorEnv."""
         if name == "render":
             return self.render()
+        if name == "task_description":
+            return self.task_descriptions
         value = getattr(self, name)
         if callable(value):
             value = value(*args, **kwargs)
         return (value,) * self.num_envs
 
     def get_attr(self, name: str) -> tuple[Any, ...]:
+        if name == "task_description":
+            return self.task_descriptions
         return (getattr(self, name),) * self.num_envs
 
     def set_attr(self, name: str, values: Any) -> None:
@@ -317,6 +334,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             qpos=state.data.qpos,
             mocap_pos=state.data.mocap_pos,
         )
+        if self._env.task.instructions:
+            view["instruction"] = state.info.instruction
         if "agent_pos" in self.obs_keys:
             view["agent_pos"] = self.units.from_radians(state.obs[AGENT_POS]).astype(jp.float32)
         if "environment_state" in self.obs_keys:
@@ -458,7 +477,7 @@ class SO101Env(gym.Env):
         self.action_space = self.vector_env.single_action_space
 
     task = property(lambda self: self.vector_env.task)
-    task_description = property(lambda self: self.vector_env.task_description)
+    task_description = property(lambda self: self.vector_env.task_descriptions[0])
     _max_episode_steps = property(lambda self: self.vector_env._max_episode_steps)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

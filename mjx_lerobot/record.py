@@ -91,6 +91,19 @@ def flat_info(info: Any) -> jax.Array:
     return jp.concatenate([leaf.reshape(leaf.shape[0], -1).astype(jp.float32) for leaf in leaves], axis=1)
 
 
+def episode_instruction(env: Env, flat_info: np.ndarray) -> str:
+    """The instruction an episode was given, from its first frame's `sim.info` [K] (a language
+    task draws one per episode; every other task has one)."""
+    if not env.task.instructions:
+        return env.task.instruction
+    start = 0
+    for name, shape in info_layout(env):
+        if name == "instruction":
+            return env.task.describe(int(round(float(flat_info[start]))))
+        start += int(np.prod(shape))
+    raise ValueError(f"task {env.task.name!r} has instructions but no `instruction` in its info")
+
+
 def unflat_info(env: Env, flat: np.ndarray) -> Any:
     """Inverse of `flat_info` for one instance ([K] -> the task's info pytree, batch of 1)."""
     leaves, treedef = jax.tree.flatten(env.instance_shapes.info)
@@ -332,7 +345,8 @@ def record(cfg: RecordConfig) -> dict:
                 attempts += 1
                 successes += success
                 if success or not cfg.only_success:
-                    _write_episode(dataset, episode, env.task.instruction, renderer, cfg.cameras, visuals)
+                    instruction = episode_instruction(env, episode["sim.info"][0])
+                    _write_episode(dataset, episode, instruction, renderer, cfg.cameras, visuals)
                     done += 1
                     written += 1
                     frames += len(episode["sim.qpos"])
