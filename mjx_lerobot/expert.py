@@ -18,6 +18,7 @@ For demonstrations, two kinds of diversity (see `expert_policy` and `dart`):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jp
@@ -56,15 +57,79 @@ def jaw_yaw(scene: Scene, data) -> jax.Array:
     return jp.arctan2(z_axis[1], z_axis[0])
 
 
-def grasp_approach(scene: Scene, data, cube: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(jaw yaw, gripperframe xy-position) for a top-down grasp of the cube at `cube`.
+def grasp_approach(
+    scene: Scene, data, obj: jax.Array, quat: jax.Array | None = None, round_: bool | jax.Array = False
+) -> tuple[jax.Array, jax.Array]:
+    """(jaw yaw, gripperframe xy-position) for a top-down grasp of the object at `obj`.
 
-    The fixed jaw's pad sits exactly one half-cube from gripperframe, so the approach is
-    shifted JAW_CLEARANCE toward the moving jaw: the fixed jaw clears the cube on the way
-    down and the closing jaw slides the cube home against it.
+    A cube (`quat`, default: the scene's "cube") is taken across two opposite faces; a round
+    object (cylinder, sphere: `round_`) from wherever the jaws already point. The fixed jaw's
+    pad sits exactly one half-object from gripperframe, so the approach is shifted
+    JAW_CLEARANCE toward the moving jaw: the fixed jaw clears the object on the way down and
+    the closing jaw slides it home against it.
     """
-    yaw = closing_yaw(cube_pose(scene, data)[1], jaw_yaw(scene, data))
-    return yaw, cube - JAW_CLEARANCE * jp.array([jp.cos(yaw), jp.sin(yaw), 0.0])
+    current = jaw_yaw(scene, data)
+    across_faces = closing_yaw(cube_pose(scene, data)[1] if quat is None else quat, current)
+    yaw = jp.where(round_, current, across_faces)  # round_ may be traced (which object is asked)
+    return yaw, obj - JAW_CLEARANCE * jp.array([jp.cos(yaw), jp.sin(yaw), 0.0])
+
+
+GRASP_Z = 0.022  # m, gripperframe height at a grasp: the fingertips just clear the table
+HOVER_Z = 0.09  # m, gripperframe height above an object before and after a grasp
+
+
+class Plan(NamedTuple):
+    """Waypoints for `track`: arrival step, gripperframe position, jaw yaw, gripper target,
+    and which waypoints `variation` may move (hovers, not grasps)."""
+
+    times: jax.Array  # [K]
+    pos: jax.Array  # [K, 3]
+    yaw: jax.Array  # [K]
+    grip: jax.Array  # [K]
+    free: jax.Array  # [K] bool
+
+
+def lift_plan(yaw: jax.Array, grasp: jax.Array) -> Plan:
+    """Hover above `grasp` (xy), descend with the jaws open, close, lift to HOVER_Z and hold."""
+    above, at = grasp.at[2].set(HOVER_Z), grasp.at[2].set(GRASP_Z)
+    open_, closed = GRIP_OPEN, GRIP_CLOSED
+    return Plan(
+        times=jp.array([0.0, 20.0, 35.0, 42.0, 50.0, 58.0, 78.0]),
+        pos=jp.stack([above, above, at, at, at, at, above]),
+        yaw=jp.full(7, yaw),
+        grip=jp.array([open_, open_, open_, open_, closed, closed, closed]),
+        free=jp.array([True, True, False, False, False, False, False]),
+    )
+
+
+def place_plan(yaw: jax.Array, grasp: jax.Array, place: jax.Array, release_z: float, carry_z: float = 0.08) -> Plan:
+    """Grasp at `grasp` (xy) as in `lift_plan`, carry at `carry_z` to above `place` (xy),
+    lower to `release_z` (gripperframe height), open, and back off upward."""
+    at = grasp.at[2].set(GRASP_Z)
+    down = place.at[2].set(release_z)
+    open_, closed = GRIP_OPEN, GRIP_CLOSED
+    return Plan(
+        times=jp.array([0.0, 20.0, 35.0, 42.0, 50.0, 58.0, 75.0, 105.0, 120.0, 128.0, 140.0, 155.0]),
+        pos=jp.stack(
+            [
+                grasp.at[2].set(HOVER_Z),
+                grasp.at[2].set(HOVER_Z),
+                at,
+                at,
+                at,
+                at,
+                grasp.at[2].set(carry_z),
+                place.at[2].set(carry_z),
+                down,
+                down,
+                down,
+                place.at[2].set(HOVER_Z),
+            ]
+        ),
+        yaw=jp.full(12, yaw),
+        grip=jp.array([open_, open_, open_, open_, closed, closed, closed, closed, closed, closed, open_, open_]),
+        free=jp.array([True, True, False, False, False, False, True, True, False, False, False, True]),
+    )
 
 
 def interpolate(step: jax.Array, times: jax.Array, values: jax.Array) -> jax.Array:
@@ -91,7 +156,8 @@ def vary_plan(
 
 
 def make_tracker(scene: Scene, variation: float = 0.0) -> Callable:
-    """track(state_one, times, pos, yaw, grip, free=None) -> action (6,) for one instance.
+    """track(state_one, times, pos, yaw, grip, free=None) -> action (6,) for one instance
+    (or track(state_one, *plan) for a `Plan`).
 
     `free` (bool per waypoint) marks the waypoints that `variation` may move; timing varies
     for every segment. The draws come from the episode's key (fixed for the whole episode).

@@ -1,4 +1,8 @@
-"""Pieces every tabletop task shares: arm reset, cube placement, common observations."""
+"""Pieces every tabletop task shares: arm reset, object placement, common observations.
+
+Objects are free bodies named in the scene ("cube", "red_cube", "blue_cylinder"...), all
+25 mm across, so each rests with its centre OBJECT_HALF above the table.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from mujoco import mjx
 from mjx_lerobot.scene import Scene, ee_pose, mat_to_quat, yaw_quat
 
 CUBE_HALF = 0.0125  # the scene's cube is 25 mm
+OBJECT_HALF = CUBE_HALF  # every object (cube, cylinder, sphere) is 25 mm across
 #: Where every task starts: gripper 8 cm above the table, pointing down, jaws open a little.
 READY_QPOS = jp.array([0.0, -0.32, 0.37, 1.52, 0.05, 0.3], jp.float32)
 READY_EE = jp.array([0.2, 0.0, 0.08], jp.float32)  # gripperframe at READY_QPOS
@@ -26,11 +31,16 @@ def sample_xy(key: jax.Array, low: jax.Array, high: jax.Array) -> jax.Array:
     return jax.random.uniform(key, (2,), minval=jp.asarray(low), maxval=jp.asarray(high))
 
 
-def place_cube(scene: Scene, data: mjx.Data, xy: jax.Array, yaw: jax.Array) -> mjx.Data:
-    """Cube resting on the table at `xy` rotated by `yaw`."""
-    adr = scene.free_qpos("cube")
-    pose = jp.concatenate([xy, jp.array([CUBE_HALF]), yaw_quat(yaw)])
+def place_object(scene: Scene, data: mjx.Data, body: str, xy: jax.Array, yaw: jax.Array) -> mjx.Data:
+    """Object `body` resting on the table at `xy`, rotated by `yaw` about the vertical."""
+    adr = scene.free_qpos(body)
+    pose = jp.concatenate([xy, jp.array([OBJECT_HALF]), yaw_quat(yaw)])
     return data.replace(qpos=data.qpos.at[adr : adr + 7].set(pose))
+
+
+def place_cube(scene: Scene, data: mjx.Data, xy: jax.Array, yaw: jax.Array) -> mjx.Data:
+    """The cube (body "cube") resting on the table at `xy` rotated by `yaw`."""
+    return place_object(scene, data, "cube", xy, yaw)
 
 
 def place_target(scene: Scene, data: mjx.Data, pos: jax.Array) -> mjx.Data:
@@ -38,9 +48,20 @@ def place_target(scene: Scene, data: mjx.Data, pos: jax.Array) -> mjx.Data:
     return data.replace(mocap_pos=data.mocap_pos.at[scene.mocap("target")].set(pos))
 
 
-def cube_pose(scene: Scene, data: mjx.Data) -> tuple[jax.Array, jax.Array]:
-    adr = scene.free_qpos("cube")
+def object_pose(scene: Scene, data: mjx.Data, body: str) -> tuple[jax.Array, jax.Array]:
+    """(position (3,), quaternion (4,)) of free body `body`."""
+    adr = scene.free_qpos(body)
     return data.qpos[adr : adr + 3], data.qpos[adr + 3 : adr + 7]
+
+
+def object_poses(scene: Scene, data: mjx.Data, bodies: tuple[str, ...]) -> tuple[jax.Array, jax.Array]:
+    """Positions [K, 3] and quaternions [K, 4] of `bodies`: index them with a traced id."""
+    poses = [object_pose(scene, data, body) for body in bodies]
+    return jp.stack([p for p, _ in poses]), jp.stack([q for _, q in poses])
+
+
+def cube_pose(scene: Scene, data: mjx.Data) -> tuple[jax.Array, jax.Array]:
+    return object_pose(scene, data, "cube")
 
 
 def cube_yaw(quat: jax.Array) -> jax.Array:
@@ -51,6 +72,33 @@ def cube_yaw(quat: jax.Array) -> jax.Array:
 def cube_fell_off(scene: Scene, params, data: mjx.Data, info) -> jax.Array:
     """Failure predicate shared by the cube tasks: the cube left the table."""
     return cube_pose(scene, data)[0][2] < -0.05
+
+
+def any_fell_off(scene: Scene, data: mjx.Data, bodies: tuple[str, ...]) -> jax.Array:
+    """True when any of `bodies` left the table."""
+    return (object_poses(scene, data, bodies)[0][:, 2] < -0.05).any()
+
+
+def slot_positions(key: jax.Array, slots: jax.Array, count: int, jitter: float) -> jax.Array:
+    """[count, 2] table positions: `count` distinct slots of `slots` [S, 2], in random order,
+    each moved by up to `jitter` (m) in x and y. Slots far enough apart keep objects apart."""
+    order_key, jitter_key = jax.random.split(key)
+    chosen = jax.random.permutation(order_key, slots.shape[0])[:count]
+    offset = jax.random.uniform(jitter_key, (count, 2), minval=-jitter, maxval=jitter)
+    return slots[chosen] + offset
+
+
+def one_hot(index: jax.Array, size: int) -> jax.Array:
+    """float32 [size] with a 1 at `index`: a language instruction as a policy input."""
+    return jax.nn.one_hot(index, size, dtype=jp.float32)
+
+
+def resting_on(top: jax.Array, base: jax.Array, radius: float) -> jax.Array:
+    """True when an object at `top` sits on one at `base` (both 25 mm): centred within
+    `radius` (m) and one object height above it, within 5 mm."""
+    centred = jp.linalg.norm(top[:2] - base[:2]) < radius
+    stacked = jp.abs(top[2] - base[2] - 2 * OBJECT_HALF) < 0.005
+    return centred & stacked
 
 
 def arm_obs(scene: Scene, data: mjx.Data) -> dict[str, jax.Array]:

@@ -90,20 +90,10 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
 def make_expert(scene: Scene, params: Params, variation: float = 0.0):
     """Top-down grasp: hover, descend around the cube, close, lift 8 cm, hold."""
     track = expert.make_tracker(scene, variation)
-    grasp_z = 0.022  # gripperframe height at the grasp: fingertips just clear the table
 
     def policy_one(state, key):
-        cube = state.info.cube_start
-        yaw, clear = expert.grasp_approach(scene, state.data, cube)
-        above = clear.at[2].set(0.09)
-        at = clear.at[2].set(grasp_z)
-        times = jp.array([0.0, 20.0, 35.0, 42.0, 50.0, 58.0, 78.0])
-        pos = jp.stack([above, above, at, at, at, at, above])
-        yaws = jp.full(7, yaw)
-        open_, closed = expert.GRIP_OPEN, expert.GRIP_CLOSED
-        grip = jp.array([open_, open_, open_, open_, closed, closed, closed])
-        free = jp.array([True, True, False, False, False, False, False])  # the hovers; not the grasp or lift
-        return track(state, times, pos, yaws, grip, free)
+        yaw, grasp = expert.grasp_approach(scene, state.data, state.info.cube_start)
+        return track(state, *expert.lift_plan(yaw, grasp))
 
     return expert.batched(policy_one)
 

@@ -79,32 +79,11 @@ def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
 def make_expert(scene: Scene, params: Params, variation: float = 0.0):
     """lift_cube's grasp, carry 6 cm above the table to the target, lower, open, back off."""
     track = expert.make_tracker(scene, variation)
-    grasp_z = 0.022
 
     def policy_one(state, key):
-        cube, target = state.info.cube_start, state.info.target
-        yaw, pick = expert.grasp_approach(scene, state.data, cube)
-        times = jp.array([0.0, 20.0, 35.0, 42.0, 50.0, 58.0, 75.0, 105.0, 120.0, 128.0, 140.0, 155.0])
-        pos = jp.stack(
-            [
-                pick.at[2].set(0.09),
-                pick.at[2].set(0.09),
-                pick.at[2].set(grasp_z),
-                pick.at[2].set(grasp_z),
-                pick.at[2].set(grasp_z),
-                pick.at[2].set(grasp_z),
-                pick.at[2].set(0.08),
-                target.at[2].set(0.08),
-                target.at[2].set(grasp_z + 0.003),
-                target.at[2].set(grasp_z + 0.003),
-                target.at[2].set(grasp_z + 0.003),
-                target.at[2].set(0.09),
-            ]
-        )
-        open_, closed = expert.GRIP_OPEN, expert.GRIP_CLOSED
-        grip = jp.array([open_, open_, open_, open_, closed, closed, closed, closed, closed, closed, open_, open_])
-        free = jp.array([True, True, False, False, False, False, True, True, False, False, False, True])
-        return track(state, times, pos, jp.full(12, yaw), grip, free)
+        yaw, grasp = expert.grasp_approach(scene, state.data, state.info.cube_start)
+        plan = expert.place_plan(yaw, grasp, state.info.target, release_z=expert.GRASP_Z + 0.003)
+        return track(state, *plan)
 
     return expert.batched(policy_one)
 
