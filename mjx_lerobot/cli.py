@@ -8,6 +8,8 @@ replay    re-simulate a recorded episode and report how far it drifts from the r
 train     train a PPO policy on N instances in one jitted loop; checkpoint and learning curve
 eval      success rate of a trained policy over many seeded episodes
 bench     throughput against num_envs for every backend, MuJoCo C and the seed peer, in one run
+view      watch a policy (the expert, a checkpoint) in MuJoCo's viewer, or write a video
+teleop    drive the arm with a keyboard, gamepad or SO-101 leader arm; record a LeRobotDataset
 """
 
 from __future__ import annotations
@@ -176,6 +178,33 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def view(args: argparse.Namespace) -> int:
+    from mjx_lerobot.viewer import view
+
+    log = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
+    result = view(args.task, args.policy, args.instances, args.impl, args.seed, args.steps, args.video or None,
+                  log=log)
+    if not _print_json(args, result) and "video" in result:
+        print(f"video: {result['video']}")
+    return 0
+
+
+def teleop(args: argparse.Namespace) -> int:
+    from mjx_lerobot.camera import as_camera_names
+    from mjx_lerobot.teleop import TeleopConfig, teleop
+
+    cfg = TeleopConfig(
+        task=args.task, device=args.device, port=args.port, root=args.record or None, repo_id=args.repo_id,
+        episodes=args.episodes, cameras=as_camera_names(args.cameras), impl=args.impl, seed=args.seed,
+        resume=args.resume, viewer=not args.no_viewer,
+    )
+    result = teleop(cfg)
+    if not _print_json(args, result):
+        print(f"{result['episodes_finished']} episodes, {result['successes']} successful"
+              + (f"; {result['episodes_written']} written to {result['root']}" if result["root"] else ""))
+    return 0
+
+
 def bench(args: argparse.Namespace) -> int:
     from mjx_lerobot import bench
 
@@ -299,6 +328,23 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--note", default="", help="stored with the results, e.g. what else ran on the machine")
     b.add_argument("--table", default="", help="only print the README tables of this results JSON")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    w = command("view", view, "watch a policy drive the jitted env in MuJoCo's viewer (or write a video)",
+                ("task", "impl", "seed", "json"))
+    w.add_argument("--policy", default="expert", help="'expert', 'hold' or a PPO checkpoint of this task")
+    w.add_argument("--instances", type=positive_int, default=1, help="instances stepped together ([ ] switch)")
+    w.add_argument("--steps", type=positive_int, default=None, help="control steps (default: until closed)")
+    w.add_argument("--video", default="", help="write one episode of instance 0 to this mp4 instead (no display)")
+
+    o = command("teleop", teleop, "drive the arm with a keyboard, gamepad or leader arm; record a LeRobotDataset",
+                ("task", "impl", "seed", "json", "episodes"), episodes=10)
+    o.add_argument("--device", default="keyboard", choices=("keyboard", "gamepad", "so101_leader"))
+    o.add_argument("--port", default=None, help="so101_leader: the leader arm's serial port")
+    o.add_argument("--record", default="", help="dataset directory to record finished episodes into")
+    o.add_argument("--repo-id", default=None, help="dataset id (default local/so101_mjx_<task>)")
+    o.add_argument("--cameras", default="", help="comma-separated cameras to store as videos, e.g. front,wrist")
+    o.add_argument("--resume", action="store_true", help="add episodes to an existing --record dataset")
+    o.add_argument("--no-viewer", action="store_true", help="no window (a leader arm on a headless machine)")
     return parser
 
 

@@ -152,6 +152,34 @@ def dataset_features(env: Env, cameras: Sequence[str], height: int, width: int) 
     return features
 
 
+def frame_columns(env: Env, units: JointUnits, state: EnvState, executed: jax.Array, label: jax.Array,
+                  nxt: EnvState) -> dict[str, jax.Array]:
+    """One control step of every instance as dataset columns [N, ...] (see `dataset_features`):
+    the state before the step, the labelled and the executed action, and what came of it."""
+    data = state.data
+    label_rad = action_to_ctrl(env.scene, label)  # joint targets, radians
+    columns = {
+        "observation.state": units.from_radians(state.obs[AGENT_POS]),
+        "action": units.from_radians(label_rad),
+        "observation.environment_state": env.obs_spec.environment_state(state.obs),
+        "next.reward": nxt.reward[:, None],
+        "next.success": nxt.success[:, None],
+        "next.done": (nxt.terminated | nxt.truncated)[:, None],
+        "sim.qpos": data.qpos,
+        "sim.qvel": data.qvel,
+        "sim.ctrl": data.ctrl,
+        "sim.mocap_pos": data.mocap_pos.reshape(env.num_envs, -1),
+        "sim.mocap_quat": data.mocap_quat.reshape(env.num_envs, -1),
+        "sim.time": data.time[:, None],
+        "sim.info": flat_info(state.info),
+        "sim.action": executed,
+    }
+    if state.domain is not None:
+        columns["sim.randomization"] = env.targets.flat(state.domain.values)
+    # float32 throughout, as the features say, but the flags.
+    return jax.tree.map(lambda x: x if x.dtype == jp.bool_ else x.astype(jp.float32), columns)
+
+
 # -- the simulation side -------------------------------------------------------------------
 class DemoStream:
     """`num_envs` expert instances; yields (seed, frames) for each episode as it ends.
@@ -182,32 +210,10 @@ class DemoStream:
         self.next_seed += count
         return seeds
 
-    def _frame(self, state: EnvState, executed: jax.Array, label: jax.Array, nxt: EnvState) -> dict:
-        data = state.data
-        label_rad = action_to_ctrl(self.env.scene, label)  # joint targets, radians
-        return {
-            "observation.state": self.units.from_radians(state.obs[AGENT_POS]),
-            "action": self.units.from_radians(label_rad),
-            "observation.environment_state": self.env.obs_spec.environment_state(state.obs),
-            "next.reward": nxt.reward[:, None],
-            "next.success": nxt.success[:, None],
-            "next.done": (nxt.terminated | nxt.truncated)[:, None],
-            "sim.qpos": data.qpos,
-            "sim.qvel": data.qvel,
-            "sim.ctrl": data.ctrl,
-            "sim.mocap_pos": data.mocap_pos.reshape(self.env.num_envs, -1),
-            "sim.mocap_quat": data.mocap_quat.reshape(self.env.num_envs, -1),
-            "sim.time": data.time[:, None],
-            "sim.info": flat_info(state.info),
-            "sim.action": executed,
-        } | ({"sim.randomization": self.env.targets.flat(state.domain.values)} if state.domain is not None else {})
-
     def _step_fn(self, state: EnvState, key: jax.Array, next_keys: jax.Array) -> tuple[EnvState, dict]:
         executed, label = self._act(state, key)
         nxt = self.env.advance_fn(state, executed)
-        frame = jax.tree.map(
-            lambda x: x if x.dtype == jp.bool_ else x.astype(jp.float32), self._frame(state, executed, label, nxt)
-        )
+        frame = frame_columns(self.env, self.units, state, executed, label, nxt)
         done = nxt.terminated | nxt.truncated
         # Finished instances start their next episode from the seed the host handed them.
         nxt = jax.lax.cond(
@@ -474,6 +480,8 @@ def restore(env: Env, state: EnvState, sim: dict[str, np.ndarray], sim_time: Any
         time=jp.asarray(sim_time, state.data.time.dtype).reshape(state.data.time.shape),
     )
     info_tree = unflat_info(env, np.asarray(info))
-    data = jax.vmap(lambda d: env.scene.kinematics(env.scene.mjx_model, d))(data)
+    # Kinematics normalizes the free joints' quaternions in qpos; the recorded ones were
+    # normalized already, and a second pass can move them by an ulp: keep them as recorded.
+    data = jax.vmap(lambda d: env.scene.kinematics(env.scene.mjx_model, d))(data).replace(qpos=data.qpos)
     obs = jax.vmap(lambda d, i, p: env.task.observe(env.scene, p, d, i))(data, info_tree, state.params)
     return state.replace(data=data, info=info_tree, obs=obs)

@@ -6,6 +6,7 @@ import json
 import imageio.v3 as iio
 import pytest
 
+import mjx_lerobot
 from mjx_lerobot import cli
 
 
@@ -25,8 +26,12 @@ def test_demo_reports_success_and_writes_video(tmp_path, capsys):
 def test_tasks_command_lists_every_task(capsys):
     cli.main(["tasks"])
     out = capsys.readouterr().out
-    for name in ("reach", "lift_cube", "push_cube", "pick_place"):
+    for name in mjx_lerobot.available_tasks():
         assert name in out
+    assert len(mjx_lerobot.available_tasks()) >= 8
+    # A language task lists every instruction it draws from.
+    for words in mjx_lerobot.load_task("put_object").instructions:
+        assert words in out
 
 
 def test_each_command_keeps_its_own_defaults():
@@ -54,11 +59,17 @@ BAD_INPUTS = [
     (["eval", "--checkpoint", "{missing}"], "no checkpoint at"),
     (["eval", "--checkpoint", "{not_a_checkpoint}"], "is not an mjx_lerobot PPO checkpoint"),
     (["replay", "--root", "{missing}"], "{missing}"),
+    (["view", "--task", "reach"], "no display to open MuJoCo's viewer on"),  # DISPLAY unset below
+    (["view", "--task", "nope", "--video", "v.mp4"], "unknown task 'nope'"),
+    (["teleop", "--device", "so101_leader", "--no-viewer"], "needs --port"),
+    (["teleop", "--task", "reach"], "no display to open MuJoCo's viewer on"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", BAD_INPUTS, ids=[" ".join(argv[:3]) for argv, _ in BAD_INPUTS])
-def test_bad_input_is_one_line_and_exit_code_2(argv, message, tmp_path, capsys):
+def test_bad_input_is_one_line_and_exit_code_2(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)  # as on a headless machine
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     not_a_checkpoint = tmp_path / "notes.txt"
     not_a_checkpoint.write_text("not msgpack at all")
     paths = {"missing": str(tmp_path / "missing"), "not_a_checkpoint": str(not_a_checkpoint)}
