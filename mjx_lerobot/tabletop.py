@@ -79,13 +79,21 @@ def any_fell_off(scene: Scene, data: mjx.Data, bodies: tuple[str, ...]) -> jax.A
     return (object_poses(scene, data, bodies)[0][:, 2] < -0.05).any()
 
 
-def slot_positions(key: jax.Array, slots: jax.Array, count: int, jitter: float) -> jax.Array:
-    """[count, 2] table positions: `count` distinct slots of `slots` [S, 2], in random order,
-    each moved by up to `jitter` (m) in x and y. Slots far enough apart keep objects apart."""
-    order_key, jitter_key = jax.random.split(key)
+def scatter_objects(
+    scene: Scene, data: mjx.Data, key: jax.Array, bodies: tuple[str, ...], slots: jax.Array, jitter: float,
+    yaw_range: float,
+) -> tuple[mjx.Data, jax.Array]:
+    """`bodies` resting on the table in distinct random `slots` [S, 2] (each moved by up to
+    `jitter` m in x and y, turned by up to +-`yaw_range`); returns the data and their
+    positions [K, 3]. Slots far enough apart keep objects apart."""
+    order_key, jitter_key, yaw_key = jax.random.split(key, 3)
+    count = len(bodies)
     chosen = jax.random.permutation(order_key, slots.shape[0])[:count]
-    offset = jax.random.uniform(jitter_key, (count, 2), minval=-jitter, maxval=jitter)
-    return slots[chosen] + offset
+    xy = slots[chosen] + jax.random.uniform(jitter_key, (count, 2), minval=-jitter, maxval=jitter)
+    yaw = jax.random.uniform(yaw_key, (count,), minval=-yaw_range, maxval=yaw_range)
+    for i, body in enumerate(bodies):
+        data = place_object(scene, data, body, xy[i], yaw[i])
+    return data, jp.concatenate([xy, jp.full((count, 1), OBJECT_HALF)], axis=1)
 
 
 def one_hot(index: jax.Array, size: int) -> jax.Array:
@@ -93,12 +101,15 @@ def one_hot(index: jax.Array, size: int) -> jax.Array:
     return jax.nn.one_hot(index, size, dtype=jp.float32)
 
 
-def resting_on(top: jax.Array, base: jax.Array, radius: float) -> jax.Array:
-    """True when an object at `top` sits on one at `base` (both 25 mm): centred within
-    `radius` (m) and one object height above it, within 5 mm."""
+def stacked_and_released(scene: Scene, data: mjx.Data, top: jax.Array, base: jax.Array, radius: float) -> jax.Array:
+    """The object at `top` sits on the one at `base` (both 25 mm: centred within `radius` m,
+    one object height above it, within 5 mm), `base` still stands on the table, and the jaws
+    are open (so the arm is not holding it there)."""
     centred = jp.linalg.norm(top[:2] - base[:2]) < radius
     stacked = jp.abs(top[2] - base[2] - 2 * OBJECT_HALF) < 0.005
-    return centred & stacked
+    base_down = base[2] < OBJECT_HALF + 0.005
+    released = gripper_gap_closed(scene, data) > 0.3
+    return centred & stacked & base_down & released
 
 
 def arm_obs(scene: Scene, data: mjx.Data) -> dict[str, jax.Array]:

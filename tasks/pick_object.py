@@ -51,14 +51,12 @@ class Info:
 
 
 def reset(scene: Scene, params: Params, key: jax.Array, data: mjx.Data) -> tuple[mjx.Data, Info]:
-    arm_key, slot_key, yaw_key, ask_key = jax.random.split(key, 4)
+    arm_key, objects_key, ask_key = jax.random.split(key, 3)
     data = tabletop.reset_arm(scene, data, arm_key, params.arm_noise)
-    xy = tabletop.slot_positions(slot_key, params.slots, len(OBJECTS), params.slot_jitter)
-    yaw = jax.random.uniform(yaw_key, (len(OBJECTS),), minval=-params.yaw_range, maxval=params.yaw_range)
-    for i, body in enumerate(OBJECTS):
-        data = tabletop.place_object(scene, data, body, xy[i], yaw[i])
+    data, start = tabletop.scatter_objects(
+        scene, data, objects_key, OBJECTS, params.slots, params.slot_jitter, params.yaw_range
+    )
     asked = jax.random.randint(ask_key, (), 0, len(OBJECTS))
-    start = jp.concatenate([xy, jp.full((len(OBJECTS), 1), tabletop.OBJECT_HALF)], axis=1)
     target = start[asked] + jp.array([0.0, 0.0, params.lift_height])
     data = tabletop.place_target(scene, data, target)
     return data, Info(instruction=asked, object_start=start, target=target, held_steps=jp.int32(0))

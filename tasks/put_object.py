@@ -57,14 +57,12 @@ class Info:
 
 
 def reset(scene: Scene, params: Params, key: jax.Array, data: mjx.Data) -> tuple[mjx.Data, Info]:
-    arm_key, slot_key, yaw_key, ask_key = jax.random.split(key, 4)
+    arm_key, objects_key, ask_key = jax.random.split(key, 3)
     data = tabletop.reset_arm(scene, data, arm_key, params.arm_noise)
-    xy = tabletop.slot_positions(slot_key, params.slots, len(OBJECTS), params.slot_jitter)
-    yaw = jax.random.uniform(yaw_key, (len(OBJECTS),), minval=-params.yaw_range, maxval=params.yaw_range)
-    for i, body in enumerate(OBJECTS):
-        data = tabletop.place_object(scene, data, body, xy[i], yaw[i])
+    data, start = tabletop.scatter_objects(
+        scene, data, objects_key, OBJECTS, params.slots, params.slot_jitter, params.yaw_range
+    )
     asked = jax.random.randint(ask_key, (), 0, len(INSTRUCTIONS))
-    start = jp.concatenate([xy, jp.full((len(OBJECTS), 1), tabletop.OBJECT_HALF)], axis=1)
     on_top = start[MOVE_ONTO[asked, 1]] + jp.array([0.0, 0.0, 2 * tabletop.OBJECT_HALF])
     data = tabletop.place_target(scene, data, on_top)
     return data, Info(instruction=asked, object_start=start)
@@ -105,10 +103,7 @@ def failure(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
 
 def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Array:
     move, onto = asked_poses(scene, data, info)
-    stacked = tabletop.resting_on(move, onto, params.stack_radius)
-    onto_down = onto[2] < tabletop.OBJECT_HALF + 0.005
-    released = tabletop.gripper_gap_closed(scene, data) > 0.3
-    return stacked & onto_down & released
+    return tabletop.stacked_and_released(scene, data, move, onto, params.stack_radius)
 
 
 def make_expert(scene: Scene, params: Params, variation: float = 0.0):

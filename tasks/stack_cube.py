@@ -86,10 +86,7 @@ def failure(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Arr
 def success(scene: Scene, params: Params, data: mjx.Data, info: Info) -> jax.Array:
     cube_pos, _ = tabletop.cube_pose(scene, data)
     base_pos, _ = tabletop.object_pose(scene, data, BASE)
-    stacked = tabletop.resting_on(cube_pos, base_pos, params.stack_radius)
-    base_down = base_pos[2] < tabletop.CUBE_HALF + 0.005
-    released = tabletop.gripper_gap_closed(scene, data) > 0.3
-    return stacked & base_down & released
+    return tabletop.stacked_and_released(scene, data, cube_pos, base_pos, params.stack_radius)
 
 
 def make_expert(scene: Scene, params: Params, variation: float = 0.0):
