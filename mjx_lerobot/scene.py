@@ -188,11 +188,11 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
     # Buffers sized per instance: MJX-JAX's static contact set is the exact worst case for
     # this scene (every explicit pair at its maximum contact count), so Warp gets the same,
     # plus UNCOUNTED_PAIR_CONTACTS for each pair the twin left out.
-    jax_data = mjx.make_data(mjx.put_model(jax_twin, impl="jax"))
+    jax_model = mjx.put_model(jax_twin, impl="jax")
+    jax_data = mjx.make_data(jax_model)
     contacts_per_env = int(jax_data._impl.contact.dist.shape[0]) + UNCOUNTED_PAIR_CONTACTS * len(uncollidable)
     njmax = int(jax_data._impl.efc_J.shape[0]) + 8 + UNCOUNTED_PAIR_CONTACTS * 10 * len(uncollidable)
     # impl="c" steps in MuJoCo C; its JAX side (kinematics, resets) uses MJX's XLA model.
-    jax_model = mjx.put_model(jax_twin, impl="jax")
     mjx_model = jax_model if impl in ("c", "jax") else mjx.put_model(mj_model, impl=impl)
     host = HostPhysics(mj_model, substeps) if impl == "c" else None
     if impl == "warp":
