@@ -17,6 +17,12 @@ OBJECT_HALF = CUBE_HALF  # every object (cube, cylinder, sphere) is 25 mm across
 #: Where every task starts: gripper 8 cm above the table, pointing down, jaws open a little.
 READY_QPOS = jp.array([0.0, -0.32, 0.37, 1.52, 0.05, 0.3], jp.float32)
 READY_EE = jp.array([0.2, 0.0, 0.08], jp.float32)  # gripperframe at READY_QPOS
+#: The free bodies of scene_objects.xml (pick_object, put_object), and which are round: grasped
+#: from any side, not across two faces.
+OBJECTS = ("red_cube", "green_cube", "blue_cylinder", "yellow_sphere")
+ROUND = jp.array([False, False, True, True])
+#: m, where they may stand: 9 cm apart, so the open jaws (7.5 cm) reach past no neighbour.
+OBJECT_SLOTS = ((0.16, -0.09), (0.16, 0.0), (0.16, 0.09), (0.25, -0.09), (0.25, 0.0), (0.25, 0.09))
 
 
 def reset_arm(scene: Scene, data: mjx.Data, key: jax.Array, noise: float = 0.05) -> mjx.Data:

@@ -22,15 +22,13 @@ from mjx_lerobot import expert, tabletop
 from mjx_lerobot.core import Task
 from mjx_lerobot.scene import Scene, ee_pose
 
-OBJECTS = ("red_cube", "green_cube", "blue_cylinder", "yellow_sphere")  # bodies in scene_objects.xml
-ROUND = jp.array([False, False, True, True])  # grasped from any side, not across two faces
+OBJECTS, ROUND = tabletop.OBJECTS, tabletop.ROUND  # scene_objects.xml's bodies; which are round
 INSTRUCTIONS = tuple(f"Pick up the {name.replace('_', ' ')}." for name in OBJECTS)
 
 
 @struct.dataclass
 class Params:
-    # m, where objects may stand: 9 cm apart, so the open jaws (7.5 cm) reach past no neighbour.
-    slots: tuple = ((0.16, -0.09), (0.16, 0.0), (0.16, 0.09), (0.25, -0.09), (0.25, 0.0), (0.25, 0.09))
+    slots: tuple = tabletop.OBJECT_SLOTS  # m, where objects may stand
     slot_jitter: float = 0.01  # m, +- around a slot
     yaw_range: float = jp.pi / 4  # rad, +- around the arm's facing direction
     arm_noise: float = 0.05  # rad
