@@ -2,7 +2,9 @@
 
     python benchmarks/adapter_overhead.py --task lift_cube --num-envs 256,1024 --impl warp
 
-Raw: `Env.step` on device arrays, waiting for the result (what a JAX training loop pays).
+Raw: `Env.step` on device arrays, timed two ways: pipelined (steps dispatched back to back,
+one wait at the end: what a jitted training loop pays) and synced (a wait after every step,
+as any caller that needs numpy back pays). The overhead is the adapter over the synced raw step.
 Adapter: `SO101VectorEnv.step` with numpy actions in and numpy observations, rewards and
 infos out (what Gymnasium and LeRobot users pay). Both step the same batch from the same
 state; rounds alternate between the two so machine noise hits both alike.
@@ -33,8 +35,9 @@ def main() -> None:
             row = measure_adapter(args.task, args.impl, num_envs, args.steps, args.rounds, mode)
             results.append(row)
             print(
-                f"{row['impl']:5s} N={num_envs:6d} {mode:9s} raw {row['raw_step_ms']:9.2f} ms/step  "
-                f"adapter {row['adapter_step_ms']:9.2f} ms/step  overhead {row['overhead_pct']:+.1f}%",
+                f"{row['impl']:5s} N={num_envs:6d} {mode:9s} raw {row['raw_step_ms']:9.3f} / synced "
+                f"{row['raw_synced_step_ms']:9.3f} ms/step  "
+                f"adapter {row['adapter_step_ms']:9.3f} ms/step  overhead {row['overhead_pct']:+.1f}%",
                 flush=True,
             )
     write_report("adapter_overhead", results, args.out)

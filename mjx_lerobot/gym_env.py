@@ -145,13 +145,20 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
+        # What one transfer brings back per call: the obs vectors and Gymnasium's flags, packed
+        # into one float32 [N, C] array (see _returned); images come beside it.
+        self._obs_columns = {key: width for key, width in self._obs_widths(spec).items() if width}
+        # The GL renderer draws on the host from qpos and mocap; they cross only when it draws.
+        self._gl_pixels = "pixels" in self.obs_keys and self.pixel_renderer == "gl"
         self._state: EnvState | None = None
-        self._autoreset = np.zeros(self.num_envs, bool)  # NEXT_STEP: reset these on the next step
-        self._shown: tuple | None = None  # qpos, mocap (and randomized visuals) of the last obs
+        self._pending: jax.Array | None = None  # NEXT_STEP: instances that restart on the next step
+        self._shown: dict | None = None  # on the device: qpos, mocap (and randomized visuals) of the last obs
         self._shown_instructions: np.ndarray | None = None  # language tasks: instruction ids of the last obs
+        # The state and the NEXT_STEP flags are donated: each call reuses their buffers in place.
         self._reset_all = jax.jit(self._reset_all_fn)
-        self._reset_some = jax.jit(self._reset_some_fn)
-        self._step = jax.jit(self._step_fn)
+        self._reset_some = jax.jit(self._reset_some_fn, donate_argnums=(0, 1))
+        self._step = jax.jit(self._step_fn, donate_argnums=(0, 1))
+        self._final_obs = jax.jit(self._final_obs_fn)
         self._expert = None
 
     # -- LeRobot reads these through env.call(...) -----------------------------------------
@@ -194,7 +201,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
 
     @property
     def state(self) -> EnvState | None:
-        """The current batched EnvState (device arrays), for JAX-side inspection."""
+        """The current batched EnvState (device arrays), for JAX-side inspection. The next
+        step() or reset() donates its buffers: copy what you want to keep past it."""
         return self._state
 
     @property
@@ -215,18 +223,15 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         seeds = self._instance_seeds(seed)
         keys = seed_keys(seeds)
         if mask is None or self._state is None:
-            self._state, view = self._reset_all(keys, self._params, self._ranges)
-            self._autoreset[:] = False
+            self._state, self._pending, returned = self._reset_all(keys, self._params, self._ranges)
         else:
             mask = np.asarray(mask)
             if mask.shape != (self.num_envs,) or mask.dtype != bool:
                 raise ValueError(f"options['reset_mask'] must be bool of shape ({self.num_envs},), got {mask.dtype}")
-            self._state, view = self._reset_some(self._state, keys, mask, self._params, self._ranges)
-            self._autoreset &= ~mask
-        view = jax.device_get(view)
-        self._shown = (view["qpos"], view["mocap_pos"], view.get("visuals"))
-        self._shown_instructions = view.get("instruction")
-        obs = self._observation(view)
+            self._state, self._pending, returned = self._reset_some(
+                self._state, self._pending, keys, mask, self._params, self._ranges
+            )
+        obs = self._show(returned)[0]
         n = self.num_envs
         return obs, {"is_success": np.zeros(n, bool), "_is_success": np.ones(n, bool)}
 
@@ -236,51 +241,26 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         if self._state is None:
             raise RuntimeError("call reset() before step()")
         action = self._to_core_action(actions)
-        next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        hold = self._autoreset.copy() if next_step else np.zeros_like(self._autoreset)
-        self._state, pre, post = self._step(self._state, action, hold)
-        pre, post = jax.device_get((pre, post))
-
-        done = pre["terminated"] | pre["truncated"]
+        self._state, self._pending, returned = self._step(self._state, self._pending, action)
+        obs, flags = self._show(returned)
+        done = flags["terminated"] | flags["truncated"]
         info: dict[str, Any] = {}
-        if self.autoreset_mode == AutoresetMode.SAME_STEP:
+        success = flags["success"]
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
             # Finished instances were reset in this call: obs is their new episode's first,
             # and the episode that ended is in final_obs / final_info.
-            shown = post
-            if done.any():
-                final_obs = self._observation(pre, only=done)
-                info["final_obs"] = np.full(self.num_envs, None, dtype=object)
-                for i, obs_i in final_obs.items():
-                    info["final_obs"][i] = obs_i
-                info["_final_obs"] = done.copy()
-                info["final_info"] = {"is_success": pre["success"] & done, "_is_success": done.copy()}
-                info["_final_info"] = done.copy()
-            success = pre["success"] & ~done
-        else:
-            # NEXT_STEP: finished instances show their terminal obs now and restart on the
-            # next step (that step's action is ignored, as Gymnasium specifies).
-            shown = jax.tree.map(lambda v, p: np.where(_bcast(hold, v), p, v), pre, post)
-            for key in ("terminated", "truncated", "success"):
-                shown[key] = np.where(hold, False, pre[key])
-            shown["reward"] = np.where(hold, 0.0, pre["reward"])
-            done = shown["terminated"] | shown["truncated"]
-            if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-                self._autoreset = done
-            success = shown["success"]
-            pre = shown
-        self._shown = (shown["qpos"], shown["mocap_pos"], shown.get("visuals"))
-        self._shown_instructions = shown.get("instruction")
+            info["final_obs"] = np.full(self.num_envs, None, dtype=object)
+            for i, obs_i in self._final_observations(done, returned).items():
+                info["final_obs"][i] = obs_i
+            info["_final_obs"] = done.copy()
+            info["final_info"] = {"is_success": success & done, "_is_success": done.copy()}
+            info["_final_info"] = done.copy()
+            success = success & ~done
         info["is_success"] = success
         info["_is_success"] = np.ones(self.num_envs, bool)
-        if pre["fault"].any():
-            info["fault"], info["_fault"] = pre["fault"], pre["fault"] != 0
-        return (
-            self._observation(shown),
-            pre["reward"].astype(np.float64),
-            pre["terminated"].copy(),
-            pre["truncated"].copy(),
-            info,
-        )
+        if flags["fault"].any():
+            info["fault"], info["_fault"] = flags["fault"], flags["fault"] != 0
+        return obs, flags["reward"], flags["terminated"], flags["truncated"], info
 
     def render(self) -> Sequence[np.ndarray] | None:
         """One H x W x 3 frame of `render_camera` per instance, of what the last obs showed.
@@ -291,7 +271,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self._require_open()
         if self.render_mode is None or self._shown is None:
             return None
-        qpos, mocap, fields = self._shown
+        shown = jax.device_get(self._shown)  # only now do qpos and mocap cross to the host
+        qpos, mocap, fields = shown["qpos"], shown["mocap_pos"], shown.get("visuals")
         camera = (self.render_camera,)
         return _FrameSequence(lambda i: self._render_views(qpos[i], mocap[i], camera, _row(fields, i))[0], len(qpos))
 
@@ -319,53 +300,81 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
-        self._state = self._env = self._params = None
-        self._step = self._reset_all = self._reset_some = self._expert = None
+        self._state = self._pending = self._shown = self._env = self._params = None
+        self._step = self._reset_all = self._reset_some = self._final_obs = self._expert = None
         gc.collect()
 
-    # -- jitted: step/reset plus the view Gymnasium returns, one transfer ------------------
-    def _view(self, state: EnvState) -> dict[str, jax.Array]:
-        view = dict(
-            reward=state.reward,
-            terminated=state.terminated,
-            truncated=state.truncated,
-            success=state.success,
-            fault=state.fault,
-            qpos=state.data.qpos,
-            mocap_pos=state.data.mocap_pos,
-        )
-        if self._env.task.instructions:
-            view["instruction"] = state.info.instruction
-        if "agent_pos" in self.obs_keys:
-            view["agent_pos"] = self.units.from_radians(state.obs[AGENT_POS]).astype(jp.float32)
-        if "environment_state" in self.obs_keys:
-            view["environment_state"] = self._env.obs_spec.environment_state(state.obs)
+    # -- jitted: reset/step and exactly what Gymnasium returns, one program per call --------
+    # A step is one program: physics, auto-reset, NEXT_STEP's hold, units, and the numbers
+    # Gymnasium returns packed into one float32 [N, C] array, so one transfer brings them back
+    # (plus the images, when the device draws them). What render() needs stays on the device.
+    def _obs_widths(self, spec: Any) -> dict[str, int]:
+        return {
+            "agent_pos": 6 if "agent_pos" in self.obs_keys else 0,
+            "environment_state": spec.env_state_dim if "environment_state" in self.obs_keys else 0,
+            "instruction": 1 if self._env.task.instructions else 0,  # the id, for task_description
+        }
+
+    def _obs_numbers(self, state: EnvState, obs: dict[str, jax.Array] | None = None) -> jax.Array:
+        """The obs vectors of every instance, [N, A] float32 (agent_pos in the adapter's units)."""
+        obs = state.obs if obs is None else obs
+        columns = {
+            "agent_pos": lambda: self.units.from_radians(obs[AGENT_POS]),
+            "environment_state": lambda: self._env.obs_spec.environment_state(obs),
+            "instruction": lambda: state.info.instruction[:, None],
+        }
+        parts = [columns[key]().astype(jp.float32) for key in self._obs_columns]
+        return jp.concatenate(parts, axis=1) if parts else jp.zeros((state.steps.shape[0], 0), jp.float32)
+
+    def _returned(self, state: EnvState, report: jax.Array | bool = True) -> dict[str, Any]:
+        """What the host reads of `state`; `report` False zeroes reward and flags (NEXT_STEP's
+        restarting instances report nothing on the step that restarts them)."""
+        flags = [state.reward, state.terminated, state.truncated, state.success, state.fault]
+        flags = jp.stack([jp.where(report, flag, 0).astype(jp.float32) for flag in flags], axis=1)
+        returned: dict[str, Any] = {"numbers": jp.concatenate([self._obs_numbers(state), flags], axis=1)}
         if self.pixel_renderer == "batched":
-            view["pixels"] = state.obs["pixels"]
-        elif state.domain is not None and (self.cameras or self.render_mode is not None):
-            # The host's GL renderer (pixels, render()) draws each instance's own colours,
-            # lights and cameras too; nothing is fetched for them when nothing is drawn.
-            view["visuals"] = jax.vmap(self._env.targets.render_fields)(state.domain.values)
-        return view
+            returned["pixels"] = state.obs["pixels"]
+        if self._gl_pixels or self.render_mode is not None:
+            returned["render"] = dict(qpos=state.data.qpos, mocap_pos=state.data.mocap_pos)
+            if state.domain is not None:
+                # The host's GL renderer draws each instance's own colours, lights and cameras.
+                returned["render"]["visuals"] = jax.vmap(self._env.targets.render_fields)(state.domain.values)
+        return returned
 
     def _reset_all_fn(self, keys: jax.Array, params: Any, ranges: Any):
         state = self._env.reset_instances(keys, params, ranges)
-        return state, self._view(state)
+        return state, jp.zeros(self.num_envs, bool), self._returned(state)
 
-    def _reset_some_fn(self, state: EnvState, keys: jax.Array, mask: jax.Array, params: Any, ranges: Any):
+    def _reset_some_fn(self, state: EnvState, pending: jax.Array, keys: jax.Array, mask: jax.Array, params, ranges):
         state = select_instances(mask, self._env.reset_instances(keys, params, ranges), state)
-        return state, self._view(state)
+        return state, pending & ~mask, self._returned(state)
 
-    def _step_fn(self, state: EnvState, action: jax.Array, hold: jax.Array):
-        nxt = self._env.advance_fn(state, action)
-        pre = self._view(nxt)  # terminal view of instances that just finished
-        if self.autoreset_mode != AutoresetMode.DISABLED:
-            nxt = self._env.autoreset_fn(state, nxt)
-        # NEXT_STEP: instances reset on the previous call sit out this step. The select copies
-        # the whole state, so it only runs on steps that follow an episode end.
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-            nxt = jax.lax.cond(hold.any(), lambda: select_instances(hold, state, nxt), lambda: nxt)
-        return nxt, pre, self._view(nxt)
+    def _step_fn(self, state: EnvState, pending: jax.Array, action: jax.Array):
+        stepped = self._env.advance_fn(state, action)  # finished instances: their terminal state
+        if self.autoreset_mode == AutoresetMode.DISABLED:
+            return stepped, pending, self._returned(stepped)
+        nxt = self._env.autoreset_fn(state, stepped)
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
+            # Finished instances show their new episode's first obs with the flags of the one
+            # that ended; its last obs is in nxt.final_obs.
+            returned = self._returned(nxt)
+            if self._gl_pixels:  # the GL renderer draws those last obs from their physics
+                returned["final_render"] = self._returned(stepped)["render"]
+            return nxt, pending, returned
+        # NEXT_STEP: instances that ended on the previous call keep the fresh state the
+        # auto-reset gave them then: they ignore this action and report nothing. The select
+        # copies the whole state, so it only runs on steps that follow an episode end.
+        nxt = jax.lax.cond(pending.any(), lambda: select_instances(pending, state, nxt), lambda: nxt)
+        restarting = self._returned(state, report=False)
+        returned = select_instances(pending, restarting, self._returned(stepped))
+        return nxt, (stepped.terminated | stepped.truncated) & ~pending, returned
+
+    def _final_obs_fn(self, state: EnvState) -> dict[str, Any]:
+        """SAME_STEP: the last obs of the episodes that just ended, read from the state."""
+        final = {"numbers": self._obs_numbers(state, state.final_obs)}
+        if self.pixel_renderer == "batched":
+            final["pixels"] = state.final_obs["pixels"]
+        return final
 
     # -- host side ------------------------------------------------------------------------
     def _instance_seeds(self, seed: Any) -> list[int]:
@@ -406,26 +415,59 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         rad = self.units.to_radians(a)
         return (2.0 * (rad - self._ctrl_low) / (self._ctrl_high - self._ctrl_low) - 1.0).astype(np.float32)
 
-    def _observation(self, view: dict[str, np.ndarray], only: np.ndarray | None = None):
-        """The Gymnasium obs dict for all instances, or a list of per-instance dicts for `only`."""
-        # Copies: arrays fetched from the device are read-only, and users (torch) write into obs.
-        obs: dict[str, Any] = {k: np.array(view[k]) for k in ("agent_pos", "environment_state") if k in self.obs_keys}
-        rows = range(self.num_envs) if only is None else np.flatnonzero(only)
-        if "pixels" in view:  # drawn on the device with the step
-            index = np.asarray(rows)  # fancy indexing copies: writable, as users expect
-            obs["pixels"] = {cam: view["pixels"][cam][index] for cam in self.cameras}
-        elif "pixels" in self.obs_keys:
-            fields = view.get("visuals")
+    def _show(self, returned: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The Gymnasium obs and the flags from one call's outputs: one transfer (plus images)."""
+        numbers, pixels = jax.device_get((returned["numbers"], returned.get("pixels")))
+        self._shown = returned.get("render")
+        vectors, flags = self._unpack(numbers)
+        if "instruction" in vectors:
+            self._shown_instructions = vectors["instruction"][:, 0].astype(np.int32)
+        render = jax.device_get(self._shown) if self._gl_pixels else None
+        return self._observation(vectors, pixels, render), flags
+
+    def _final_observations(self, done: np.ndarray, returned: dict[str, Any]) -> dict[int, dict]:
+        """SAME_STEP: per finished instance, the last obs of its episode (fetched only now)."""
+        final = jax.device_get(self._final_obs(self._state))
+        vectors, _ = self._unpack(final["numbers"], flags=False)
+        render = jax.device_get(returned["final_render"]) if self._gl_pixels else None
+        obs = self._observation(vectors, final.get("pixels"), render, only=done)
+        rows = np.flatnonzero(done)
+        return {i: {k: ({c: v[j] for c, v in val.items()} if k == "pixels" else val[j]) for k, val in obs.items()}
+                for j, i in enumerate(rows)}
+
+    def _unpack(self, numbers: np.ndarray, flags: bool = True) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        vectors, start = {}, 0
+        for key, width in self._obs_columns.items():
+            vectors[key] = numbers[:, start : start + width].copy()  # writable: users (torch) write into obs
+            start += width
+        if not flags:
+            return vectors, {}
+        reward, terminated, truncated, success, fault = numbers[:, start : start + 5].T
+        return vectors, dict(
+            reward=reward.astype(np.float64),
+            terminated=terminated > 0,
+            truncated=truncated > 0,
+            success=success > 0,
+            fault=fault.astype(np.int32),
+        )
+
+    def _observation(
+        self, vectors: dict[str, np.ndarray], pixels: dict | None, render: dict | None, only: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """The Gymnasium obs dict, of every instance or of those in `only`."""
+        rows = slice(None) if only is None else np.flatnonzero(only)
+        obs: dict[str, Any] = {k: vectors[k][rows] for k in ("agent_pos", "environment_state") if k in self.obs_keys}
+        if pixels is not None:  # drawn on the device with the step
+            index = np.arange(self.num_envs)[rows]  # fancy indexing copies: writable, as users expect
+            obs["pixels"] = {cam: pixels[cam][index] for cam in self.cameras}
+        elif self._gl_pixels:
+            fields = render.get("visuals")
             images = [
-                self._render_views(view["qpos"][i], view["mocap_pos"][i], self.cameras, _row(fields, i)) for i in rows
+                self._render_views(render["qpos"][i], render["mocap_pos"][i], self.cameras, _row(fields, i))
+                for i in np.arange(self.num_envs)[rows]
             ]
             obs["pixels"] = {cam: np.stack([views[c] for views in images]) for c, cam in enumerate(self.cameras)}
-        if only is None:
-            return obs
-        per_row = {}
-        for j, i in enumerate(rows):
-            per_row[i] = {k: ({c: v[j] for c, v in val.items()} if k == "pixels" else val[i]) for k, val in obs.items()}
-        return per_row
+        return obs
 
     def _render_views(
         self, qpos: np.ndarray, mocap: np.ndarray, cameras: Sequence[str], fields: dict | None = None
@@ -517,10 +559,6 @@ class _FrameSequence(Sequence):
         if not -self._length <= index < self._length:
             raise IndexError(index)
         return self._render_one(index % self._length)
-
-
-def _bcast(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
-    return mask.reshape(mask.shape + (1,) * (like.ndim - mask.ndim))
 
 
 def _first(tree: Any) -> Any:
