@@ -546,6 +546,10 @@ def reset_one(
         # the same expert plan and the same next episodes with randomization as without.
         domain_key, obs_key = jax.random.split(jax.random.fold_in(key, 0))
         domain = start(targets, ranges, domain_key, data.ctrl)
+        if len(targets.cube_body):  # a resized cube, set down at its own size
+            data = data.replace(qpos=targets.rest_cube(data.qpos, domain.values))
+            data = scene.kinematics(scene.mjx_model, data)
+            obs = task.observe(scene, params, data, info)
         obs = _noisy_joints(obs, domain, obs_key)
     zero_action = jp.zeros(ACTION_DIM, jp.float32)
     metrics = task.reward(scene, params, data, info, zero_action)

@@ -14,7 +14,7 @@ model and them (`physics_fields`), and the batched renderer reads the visual one
 What varies, and how (scales multiply the model's value, offsets add to it; each field is a
 (low, high) pair drawn uniformly):
 
-    physics   cube / jaw pad / table sliding friction, cube mass, each link's mass (and
+    physics   cube / jaw pad / table sliding friction, cube size and mass, each link's mass (and
               inertia) and centre of mass, joint damping / armature / frictionloss and servo
               kp / force limit per joint, a control delay of whole steps, action noise and
               joint-reading noise
@@ -25,8 +25,9 @@ What varies, and how (scales multiply the model's value, offsets add to it; each
 Both backends take every field per instance: MJX-JAX through the vmapped model, MuJoCo Warp
 because its bridge gives all of these fields a world axis (mujoco-mjx 3.17: geom_friction,
 body_mass/inertia/ipos, dof_damping/armature/frictionloss, actuator_gainprm/biasprm/forcerange,
-geom_rgba, mat_rgba, light_*, cam_*). Cube size is not varied: the tasks place the cube by its
-nominal size.
+geom_rgba, mat_rgba, light_*, cam_*, geom_size/rbound/aabb). A resized cube still starts resting
+on the table: the reset lifts or lowers it by the change in its half-height. The tasks' success
+tests keep their nominal sizes; their tolerances (5 mm and more) cover the default range.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Ranges:
     cube_friction: tuple = (0.7, 1.3)  # sliding friction of the cube
     pad_friction: tuple = (0.8, 1.2)  # of the two jaw pads
     table_friction: tuple = (0.7, 1.3)
+    cube_size: tuple = (0.85, 1.15)  # of its edges (21-29 mm for the 25 mm cube); inertia follows
     cube_mass: tuple = (0.7, 1.4)  # and its inertia alike
     link_mass: tuple = (0.9, 1.1)  # each robot link's mass and inertia, drawn per link
     link_com: tuple = (-0.002, 0.002)  # m, offset of each link's centre of mass, per axis
@@ -83,7 +85,7 @@ class Ranges:
 
 #: Fields that are scales: their low end may not be negative.
 SCALES = (
-    "cube_friction", "pad_friction", "table_friction", "cube_mass", "link_mass", "damping", "armature",
+    "cube_friction", "pad_friction", "table_friction", "cube_size", "cube_mass", "link_mass", "damping", "armature",
     "frictionloss", "kp", "force_limit", "light_intensity",
 )  # fmt: skip
 NOISE = ("action_noise", "joint_noise")
@@ -146,6 +148,7 @@ class Values:
     cube_friction: jax.Array  # ()
     pad_friction: jax.Array  # ()
     table_friction: jax.Array  # ()
+    cube_size: jax.Array  # ()
     cube_mass: jax.Array  # ()
     link_mass: jax.Array  # (links,)
     link_com: jax.Array  # (links, 3) m
@@ -274,6 +277,8 @@ class Targets:
             friction = friction.at[geoms, 0].multiply(scale)
         mass_scale = jp.ones(self.scene.mj_model.nbody, jp.float32).at[self.link_bodies].set(values.link_mass)
         mass_scale = mass_scale.at[self.cube_body].set(values.cube_mass)
+        # A box's inertia goes as its mass times its size squared.
+        inertia_scale = mass_scale.at[self.cube_body].multiply(values.cube_size**2)
         ipos = jp.asarray(m.body_ipos).at[self.link_bodies].add(values.link_com)
         dofs, acts = self.scene.arm_qvel, np.arange(6)
         gain = jp.asarray(m.actuator_gainprm).at[acts, 0].multiply(values.kp)
@@ -281,7 +286,7 @@ class Targets:
         return {
             "geom_friction": friction,
             "body_mass": m.body_mass * mass_scale,
-            "body_inertia": m.body_inertia * mass_scale[:, None],
+            "body_inertia": m.body_inertia * inertia_scale[:, None],
             "body_ipos": ipos,
             "dof_damping": jp.asarray(m.dof_damping).at[dofs].multiply(values.damping),
             "dof_armature": jp.asarray(m.dof_armature).at[dofs].multiply(values.armature),
@@ -289,7 +294,24 @@ class Targets:
             "actuator_gainprm": gain,
             "actuator_biasprm": bias,
             "actuator_forcerange": jp.asarray(m.actuator_forcerange).at[acts].multiply(values.force_limit[:, None]),
+        } | self._cube_shape(values)
+
+    def _cube_shape(self, values: Values) -> dict[str, jax.Array]:
+        """The cube's geom sizes and the bounds collision culls by, scaled (geoms centred on it)."""
+        m, cube = self.scene.mjx_model, self.cube_geoms
+        return {
+            "geom_size": jp.asarray(m.geom_size).at[cube].multiply(values.cube_size),
+            "geom_rbound": jp.asarray(m.geom_rbound).at[cube].multiply(values.cube_size),
+            "geom_aabb": jp.asarray(m.geom_aabb).at[cube].multiply(values.cube_size),
         }
+
+    def rest_cube(self, qpos: jax.Array, values: Values) -> jax.Array:
+        """`qpos` with the cube (set down at its nominal size) raised or lowered by the change in
+        its half-height, so that at its drawn size it rests on the table as before."""
+        m = self.scene.mj_model
+        z = m.jnt_qposadr[m.body_jntadr[self.cube_body[0]]] + 2  # the free joint's z
+        half_z = float(m.geom_size[self.cube_geoms, 2].max())
+        return qpos.at[z].add((values.cube_size - 1.0) * half_z)
 
     def render_fields(self, values: Values) -> dict[str, jax.Array]:
         """One instance's visual model fields: colours, lights and cameras (local frames)."""
@@ -317,6 +339,7 @@ class Targets:
             "cam_pos": jp.asarray(m.cam_pos, jp.float32) + values.camera_pos,
             "cam_quat": jax.vmap(_quat_mul)(jp.asarray(m.cam_quat, jp.float32), camera_turn),
             "cam_fovy": jp.asarray(m.cam_fovy, jp.float32) + values.camera_fovy,
+            "geom_size": self._cube_shape(values)["geom_size"],
         }
 
     def apply_visuals(self, mj_model: mujoco.MjModel, values: Any) -> None:
