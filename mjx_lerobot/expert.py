@@ -74,6 +74,14 @@ def grasp_approach(
     return yaw, obj - JAW_CLEARANCE * jp.array([jp.cos(yaw), jp.sin(yaw), 0.0])
 
 
+def in_hand_offset(scene: Scene, data, limit: float = 0.02) -> jax.Array:
+    """(3,) horizontal offset from the held cube's centre to gripperframe, at most `limit` per
+    axis: added to a place target, it puts the cube there rather than the hand."""
+    ee = data.site_xpos[scene.ee_site]
+    offset = (ee - cube_pose(scene, data)[0]).at[2].set(0.0)
+    return jp.clip(offset, -limit, limit)
+
+
 GRASP_Z = 0.022  # m, gripperframe height at a grasp: the fingertips just clear the table
 HOVER_Z = 0.09  # m, gripperframe height above an object before and after a grasp
 
