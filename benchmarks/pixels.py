@@ -7,7 +7,8 @@ One run, side by side, on lift_cube with the scripted expert and the front + wri
 - batched: physics and rendering fused in one compiled rollout (`Env(cameras=...)`): camera
   frames/s, env steps/s, compile time and the state's bytes per instance, per (num_envs, size);
 - GL: MuJoCo's OpenGL renderer drawing the same states (the rollout's qpos), one process per
-  core, with the scene's 1024^2 shadow map and with MuJoCo's default 4096^2 (the scene before);
+  core: as policy cameras draw (the scene's 1024^2 shadow map, no multisampling), with MuJoCo's
+  4x multisampling, and with its default 4096^2 shadow map too (the scene before);
 - the Gym adapter's pixel observations (LeRobot's 240x320 default) through each renderer.
 Writes benchmarks/results/pixels_<device>.json.
 """
@@ -63,14 +64,14 @@ def measure_batched(num_envs: int, size: int, steps: int) -> tuple[dict, np.ndar
 
 
 def _gl_worker(args: tuple) -> tuple[int, float]:
-    qpos, mocap, size, shadowsize = args
+    qpos, mocap, size, shadowsize, antialias = args
     import mjx_lerobot  # noqa: F401  (sets MUJOCO_GL for headless rendering)
     from mjx_lerobot.render import Renderer
     from mjx_lerobot.scene import load_mj_model
 
     model = load_mj_model("scene_cube.xml")
     model.vis.quality.shadowsize = shadowsize
-    renderer = Renderer(model, size, size, (0, 2))
+    renderer = Renderer(model, size, size, (0, 2), antialias=antialias)
     renderer.views(qpos[0], mocap[0], CAMERAS)  # GL context and shadow map set up untimed
     t0 = time.perf_counter()
     for q, m in zip(qpos, mocap, strict=True):
@@ -80,10 +81,12 @@ def _gl_worker(args: tuple) -> tuple[int, float]:
     return len(qpos) * len(CAMERAS), elapsed
 
 
-def measure_gl(qpos: np.ndarray, mocap: np.ndarray, size: int, shadowsize: int, workers: int) -> dict:
+def measure_gl(
+    qpos: np.ndarray, mocap: np.ndarray, size: int, shadowsize: int, workers: int, antialias: bool = False
+) -> dict:
     """The same states ([T, n] qpos) drawn by GL in `workers` processes, each a share of them."""
     states = qpos.reshape(-1, qpos.shape[-1]), mocap.reshape(-1, *mocap.shape[2:])
-    shares = [(states[0][w::workers], states[1][w::workers], size, shadowsize) for w in range(workers)]
+    shares = [(states[0][w::workers], states[1][w::workers], size, shadowsize, antialias) for w in range(workers)]
     t0 = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         results = pool.map(_gl_worker, shares)
@@ -91,9 +94,11 @@ def measure_gl(qpos: np.ndarray, mocap: np.ndarray, size: int, shadowsize: int, 
     frames = sum(f for f, _ in results)
     slowest = max(e for _, e in results)
     return {
-        "renderer": f"GL (MuJoCo OpenGL), {workers} processes, shadow map {shadowsize}^2",
+        "renderer": f"GL (MuJoCo OpenGL), {workers} processes, shadow map {shadowsize}^2"
+        + (", 4x multisampling" if antialias else ""),
         "size": size,
         "shadowsize": shadowsize,
+        "antialias": antialias,
         "workers": workers,
         "camera_frames_per_s": frames / slowest,
         "wall_s_with_process_start": round(wall, 2),
@@ -148,14 +153,17 @@ def main() -> None:
                 f"{row['env_steps_per_s']:>9,.0f} env steps/s  compile {row['compile_s']:.0f} s",
                 flush=True,
             )
-        for shadowsize in (1024, 4096):
+        # Policy cameras now; with multisampling (until record_speed.py's change); the scene before.
+        for shadowsize, antialias in ((1024, False), (1024, True), (4096, True)):
             try:
-                row = measure_gl(*states, size, shadowsize, workers)
+                row = measure_gl(*states, size, shadowsize, workers, antialias)
             except Exception as err:  # e.g. no EGL on a headless GPU machine: say so, keep going
-                report["gl"].append({"size": size, "shadowsize": shadowsize, "skipped": f"{type(err).__name__}: {err}"})
+                skipped = {"size": size, "shadowsize": shadowsize, "antialias": antialias}
+                report["gl"].append(skipped | {"skipped": f"{type(err).__name__}: {err}"})
                 continue
             report["gl"].append(row)
-            print(f"GL {workers} procs {size:4d}^2, shadow {shadowsize}: {row['camera_frames_per_s']:>8,.0f} frames/s")
+            print(f"GL {workers} procs {size:4d}^2, shadow {shadowsize}, multisampling {antialias}: "
+                  f"{row['camera_frames_per_s']:>8,.0f} frames/s")  # fmt: skip
     if args.adapter_envs:
         for renderer in ("gl", "batched"):
             row = measure_adapter(renderer, args.adapter_envs, max(2, args.steps // 2))

@@ -99,6 +99,9 @@ def record(args: argparse.Namespace) -> int:
         root=args.root,
         repo_id=repo_id,
         cameras=tuple(c for c in args.cameras.split(",") if c),
+        height=args.height,
+        width=args.width,
+        renderer=args.renderer,
         only_success=args.only_success,
         num_envs=args.num_envs,
         impl=args.impl,
@@ -291,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--root", required=True, help="dataset directory")
     r.add_argument("--repo-id", default=None, help="dataset id (default local/so101_mjx_<task>)")
     r.add_argument("--cameras", default="", help="comma-separated cameras to store as videos, e.g. front,wrist")
+    r.add_argument("--height", type=int, default=240, help="camera image height")
+    r.add_argument("--width", type=int, default=320, help="camera image width")
+    r.add_argument("--renderer", default="auto", choices=("auto", "batched", "gl"),
+                   help="what draws the cameras: batched (in the jitted step, impl=warp; auto on a GPU) or gl")
     r.add_argument("--only-success", action="store_true", help="keep only the episodes the expert succeeded in")
     r.add_argument("--resume", action="store_true", help="continue an interrupted recording up to --episodes")
 

@@ -375,24 +375,29 @@ class Env:
         keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jp.arange(self.num_envs))
         return self.reset_instances(keys, params, ranges)
 
-    def reset_instances(self, keys: jax.Array, params: Any = None, ranges: Ranges | None = None) -> EnvState:
-        """Reset from one key per instance, [N] keys -> EnvState; used by seeded adapters."""
+    def reset_instances(
+        self, keys: jax.Array, params: Any = None, ranges: Ranges | None = None, pixels: bool = True
+    ) -> EnvState:
+        """Reset from one key per instance, [N] keys -> EnvState; used by seeded adapters.
+        `pixels=False` leaves the images out (a caller drawing once later: `with_pixels`)."""
         params = batch_params(self._params, params, keys.shape[0])
         if self._ranges is not None:
             ranges = batch_params(self._range_shapes, self._ranges if ranges is None else ranges, keys.shape[0])
         one_batch = keys.shape[0] != self.num_envs  # a few instances (e.g. a probe): no sharding
         reset = jax.vmap(self._reset_one)
         state = reset(keys, params, ranges) if one_batch else self._per_device(reset, keys, params, ranges)
-        state = self._with_pixels(state)
+        state = self.with_pixels(state) if pixels else state
         return state.replace(final_obs=state.obs)
 
     def step_fn(self, state: EnvState, action: jax.Array) -> EnvState:
         return self.autoreset_fn(state, self.advance_fn(state, action))
 
-    def advance_fn(self, state: EnvState, action: jax.Array) -> EnvState:
+    def advance_fn(self, state: EnvState, action: jax.Array, pixels: bool = True) -> EnvState:
         """One control step for every instance, without auto-reset: finished instances are
-        left in their terminal state (adapters read it, e.g. to render the last frame)."""
-        return self._with_pixels(self._per_device(jax.vmap(self._step_one), state, action))
+        left in their terminal state (adapters read it, e.g. to render the last frame).
+        `pixels=False` leaves the images out, as in `reset_instances`."""
+        nxt = self._per_device(jax.vmap(self._step_one), state, action)
+        return self.with_pixels(nxt) if pixels else nxt
 
     def autoreset_fn(self, prev: EnvState, nxt: EnvState) -> EnvState:
         """Reset the instances that `nxt` finished, and record their terminal obs in final_obs.
@@ -416,13 +421,15 @@ class Env:
                 key=jp.where(done, fresh.key, nxt.key),
                 domain=select_instances(done, fresh.domain, nxt.domain),
             )
-            return self._with_pixels(reset)
+            return self.with_pixels(reset)
 
         reset = jax.lax.cond(jp.any(done), auto_reset, lambda s: s, nxt)
         return reset.replace(final_obs=select_instances(done, nxt.obs, prev.final_obs))
 
-    def _with_pixels(self, state: EnvState) -> EnvState:
-        """`state` with every camera image drawn from its physics (nothing without cameras)."""
+    def with_pixels(self, state: EnvState) -> EnvState:
+        """`state` with every camera image drawn from its physics (unchanged without cameras);
+        public for a caller that assembles its own step from `advance_fn(pixels=False)` and
+        `reset_instances(pixels=False)` and draws once."""
         if self._cameras is None:
             return state
         if state.steps.shape[0] != self.num_envs:

@@ -476,7 +476,9 @@ class SO101VectorEnv(gym.vector.VectorEnv):
             from mjx_lerobot.render import Renderer
 
             groups = self._env.task.camera_geom_groups
-            self._renderer = Renderer(self._env.scene.mj_model, self.observation_height, self.observation_width, groups)
+            self._renderer = Renderer(
+                self._env.scene.mj_model, self.observation_height, self.observation_width, groups, antialias=False
+            )
         return self._renderer.views(qpos, mocap, cameras, fields)
 
     def _require_open(self) -> None:

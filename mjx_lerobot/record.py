@@ -21,6 +21,12 @@ Nothing is lost on an interrupt: Ctrl-C (or SIGTERM) lets the episode being writ
 drops the episodes still being simulated, and finalizes the dataset; an exception does the
 same (a partly written episode is discarded). `--resume` continues to the episode target
 with fresh seeds. Settings and the next seed live in meta/mjx_lerobot.json.
+
+Camera frames come from one of two renderers (`renderer`, as in the Gym adapter): 'batched'
+draws every instance inside the jitted step (MuJoCo Warp's ray tracer, impl='warp': the GPU
+path), 'gl' draws each finished episode on the host with MuJoCo's OpenGL renderer, and 'auto'
+takes the batched one on a GPU and GL on a CPU, where it measured faster. Either way frames
+stream to LeRobot's encoder threads as they are added, not written as PNGs and encoded after.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
+import queue
 import signal
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -58,6 +67,7 @@ class RecordConfig:
     cameras: tuple[str, ...] = ()  # e.g. ("front", "wrist"): stored as videos
     height: int = 240
     width: int = 320
+    renderer: str = "auto"  # what draws the cameras: 'batched', 'gl' or 'auto' (see above)
     only_success: bool = False
     num_envs: int = 64
     impl: str = "auto"
@@ -176,8 +186,10 @@ def frame_columns(env: Env, units: JointUnits, state: EnvState, executed: jax.Ar
     }
     if state.domain is not None:
         columns["sim.randomization"] = env.targets.flat(state.domain.values)
-    # float32 throughout, as the features say, but the flags.
-    return jax.tree.map(lambda x: x if x.dtype == jp.bool_ else x.astype(jp.float32), columns)
+    # float32 throughout, as the features say, but the flags (and the images, uint8).
+    columns = jax.tree.map(lambda x: x if x.dtype == jp.bool_ else x.astype(jp.float32), columns)
+    images = state.obs.get("pixels", {})  # from the batched renderer: the state before the step
+    return columns | {f"observation.images.{camera}": image for camera, image in images.items()}
 
 
 # -- the simulation side -------------------------------------------------------------------
@@ -212,14 +224,17 @@ class DemoStream:
 
     def _step_fn(self, state: EnvState, key: jax.Array, next_keys: jax.Array) -> tuple[EnvState, dict]:
         executed, label = self._act(state, key)
-        nxt = self.env.advance_fn(state, executed)
+        # The terminal frame is never stored, so cameras draw once per step, after the restarts.
+        nxt = self.env.advance_fn(state, executed, pixels=False)
         frame = frame_columns(self.env, self.units, state, executed, label, nxt)
         done = nxt.terminated | nxt.truncated
         # Finished instances start their next episode from the seed the host handed them.
-        nxt = jax.lax.cond(
-            done.any(), lambda: select_instances(done, self.env.reset_instances(next_keys), nxt), lambda: nxt
-        )
-        return nxt, frame
+        def restart() -> EnvState:
+            fresh = self.env.reset_instances(next_keys, pixels=False)
+            return select_instances(done, fresh.replace(final_obs=nxt.final_obs), nxt)  # final_obs: unused here
+
+        nxt = jax.lax.cond(done.any(), restart, lambda: nxt)
+        return self.env.with_pixels(nxt), frame
 
     def episodes(self, key: jax.Array) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """Endless (seed, {column: [T, ...]}) of finished episodes, in the order they end."""
@@ -244,6 +259,49 @@ class DemoStream:
                 pending[i] = self._take_seeds(1)[0]
 
 
+class RunAhead:
+    """Iterates `items` in a thread, up to `depth` items ahead of the consumer: the simulation
+    keeps stepping while the main thread draws and writes (XLA and the video encoder release
+    the GIL). An exception in the thread is raised in the consumer; `close` stops the thread."""
+
+    def __init__(self, items: Iterator, depth: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), daemon=True, name="record-simulation")
+        self._thread.start()
+
+    def _put(self, entry: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, items: Iterator) -> None:
+        try:
+            for item in items:
+                if not self._put(("item", item)):
+                    return
+            self._put(("end", None))
+        except BaseException as err:  # noqa: BLE001  (handed to the consumer, raised there)
+            self._put(("error", err))
+
+    def __iter__(self) -> Iterator:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 # -- the dataset side ----------------------------------------------------------------------
 class _DeferredInterrupt:
     """Turns Ctrl-C / SIGTERM into a flag, so an episode is never half written."""
@@ -265,21 +323,33 @@ class _DeferredInterrupt:
             signal.signal(sig, handler)
 
 
+def video_encoding(env: Env) -> dict[str, Any]:
+    """How LeRobot's writer encodes the camera videos (keyword arguments of its create/resume).
+
+    Frames go straight to its encoder threads as they are added (no PNGs written and read
+    back, no encoding pass at the episode's end). The encoder's queue drops a frame that waits
+    over 0.1 s when full: room for a whole episode means it never is. Naming the decoder (used
+    only for reading) spares an install whose torchcodec lacks FFmpeg a 40-line warning.
+    """
+    return {"streaming_encoding": True, "encoder_queue_maxsize": env.episode_steps + 1, "video_backend": "pyav"}
+
+
 def _open_dataset(cfg: RecordConfig, env: Env, features: dict):
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     root = Path(cfg.root)
     meta_path = root / META_FILE
-    threads = 4 * len(cfg.cameras)
+    encoding = video_encoding(env)
     if cfg.resume:
         if not meta_path.exists():
             raise ValueError(f"--resume: {root} is not a dataset recorded by mjx-lerobot (no {META_FILE})")
         meta = json.loads(meta_path.read_text())
-        for key in ("task", "cameras", "height", "width", "randomize"):
-            theirs, ours = meta["config"].get(key, False), getattr(cfg, key)
+        for key in ("task", "cameras", "height", "width", "randomize", "renderer"):
+            # Datasets from before the batched renderer were all drawn with GL.
+            theirs, ours = meta["config"].get(key, "gl" if key == "renderer" else False), getattr(cfg, key)
             if theirs != (list(ours) if isinstance(ours, tuple) else ours):
                 raise ValueError(f"--resume: the dataset was recorded with {key}={theirs!r}, not {ours!r}")
-        dataset = LeRobotDataset.resume(cfg.repo_id, root=root, image_writer_threads=threads)
+        dataset = LeRobotDataset.resume(cfg.repo_id, root=root, **encoding)
         return dataset, meta
     if root.exists() and any(root.iterdir()):
         raise ValueError(f"{root} exists and is not empty: choose a new --root, or pass --resume to continue it")
@@ -290,7 +360,7 @@ def _open_dataset(cfg: RecordConfig, env: Env, features: dict):
         root=root,
         robot_type=ROBOT_TYPE,
         use_videos=True,
-        image_writer_threads=threads,
+        **encoding,
     )
     config = dataclasses.asdict(cfg) | {"impl": env.impl}
     meta = {"config": config, "next_seed": cfg.seed, "attempts": 0, "info_layout": info_layout(env)}
@@ -298,7 +368,10 @@ def _open_dataset(cfg: RecordConfig, env: Env, features: dict):
 
 
 def _write_episode(dataset, episode: dict[str, np.ndarray], instruction: str, renderer, cameras, visuals) -> None:
+    """Add the episode's frames, drawing its cameras with the GL `renderer` unless the batched
+    renderer already did (`renderer` None), and save it: all of it or, on any error, nothing."""
     length = len(episode["sim.qpos"])
+    cameras = cameras if renderer is not None else ()
     # Randomized colours, lights and cameras of each frame, for the GL renderer.
     fields = visuals(episode["sim.randomization"]) if cameras and "sim.randomization" in episode else None
     try:
@@ -315,17 +388,37 @@ def _write_episode(dataset, episode: dict[str, np.ndarray], instruction: str, re
         raise
 
 
+def _check_ring_memory(cfg: RecordConfig, episode_steps: int) -> None:
+    """The batched renderer's frames wait on the host until their episode ends (LeRobot writes
+    one episode at a time): refuse a batch whose images would not fit in half the memory."""
+    need = cfg.num_envs * episode_steps * len(cfg.cameras) * cfg.height * cfg.width * 3
+    have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if need > have / 2:
+        raise ValueError(
+            f"record: {cfg.num_envs} instances x {episode_steps} steps x {len(cfg.cameras)} cameras of "
+            f"{cfg.height}x{cfg.width} hold {need / 2**30:.1f} GiB of frames, over half of this machine's "
+            f"{have / 2**30:.0f} GiB: use fewer --num-envs or a smaller --height/--width"
+        )
+
+
 def record(cfg: RecordConfig) -> dict:
     """Record `cfg.episodes` expert episodes into a LeRobotDataset at `cfg.root`."""
     require_lerobot()
     import datasets
     from tqdm import tqdm
 
-    from mjx_lerobot.registry import make
+    from mjx_lerobot.gym_env import pixel_renderer
+    from mjx_lerobot.registry import load_task, make
     from mjx_lerobot.render import Renderer
 
     datasets.disable_progress_bars()  # one progress bar: ours
-    env = make(cfg.task, num_envs=cfg.num_envs, impl=cfg.impl, randomize=cfg.randomize)
+    # Without cameras nothing is drawn; "gl" is what a dataset from before the choice holds.
+    cfg = dataclasses.replace(cfg, renderer=pixel_renderer(cfg.renderer, cfg.impl) if cfg.cameras else "gl")
+    batched = bool(cfg.cameras) and cfg.renderer == "batched"
+    if batched:
+        _check_ring_memory(cfg, load_task(cfg.task).episode_steps)
+    drawn = dict(cameras=cfg.cameras, image_size=(cfg.height, cfg.width)) if batched else {}
+    env = make(cfg.task, num_envs=cfg.num_envs, impl=cfg.impl, randomize=cfg.randomize, **drawn)
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
     features = dataset_features(env, cfg.cameras, cfg.height, cfg.width)
     dataset, meta = _open_dataset(cfg, env, features)
@@ -333,18 +426,21 @@ def record(cfg: RecordConfig) -> dict:
     done = dataset.meta.total_episodes
     stream = DemoStream(env, cfg.variation, cfg.action_noise, units, first_seed=meta["next_seed"])
     # The dataset's cameras show what a policy trained on them would see.
-    renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width, env.task.camera_geom_groups) if cfg.cameras else None
+    renderer = None
+    if cfg.cameras and not batched:
+        renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width, env.task.camera_geom_groups, antialias=False)
     visuals = None
-    if env.randomized:
+    if env.randomized and renderer is not None:
         render_fields = jax.jit(jax.vmap(env.targets.render_fields))
         visuals = lambda flat: jax.device_get(render_fields(env.targets.unflat(flat)))  # noqa: E731
     compile_s = stream.compile()
     attempts = successes = written = frames = 0
     bar = tqdm(total=cfg.episodes, initial=done, unit="ep", desc=f"record {cfg.task}", disable=not cfg.progress)
     t0 = time.perf_counter()
+    ahead = RunAhead(stream.episodes(jax.random.key(cfg.seed + done)), depth=2)
     try:
         with _DeferredInterrupt() as interrupt:
-            for seed, episode in stream.episodes(jax.random.key(cfg.seed + done)):
+            for seed, episode in ahead:
                 if done >= cfg.episodes or interrupt.requested:
                     break
                 success = bool(episode["next.success"][-1, 0])
@@ -362,6 +458,7 @@ def record(cfg: RecordConfig) -> dict:
                 elapsed = time.perf_counter() - t0
                 bar.set_postfix(success=f"{successes / attempts:.1%}", fps=f"{frames / elapsed:.0f}")
     finally:
+        ahead.close()  # the episodes still being simulated are dropped (their seeds stay used)
         bar.close()
         dataset.finalize()
         meta["next_seed"] = stream.next_seed  # never reuse a seed that was handed out

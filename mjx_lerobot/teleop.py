@@ -199,11 +199,12 @@ def teleop(
             task=cfg.task, episodes=cfg.episodes, root=cfg.root, repo_id=cfg.repo_id or f"local/so101_mjx_{cfg.task}",
             cameras=tuple(cfg.cameras), height=cfg.height, width=cfg.width, num_envs=1, impl=cfg.impl,
             seed=cfg.seed, variation=0.0, resume=cfg.resume, progress=False,
+            renderer="gl",  # each frame drawn as it happens
         )
         dataset, meta = _open_dataset(record_cfg, env, dataset_features(env, cfg.cameras, cfg.height, cfg.width))
         meta["config"]["teleop_device"] = cfg.device if device is None else type(device).__name__
         if cfg.cameras:
-            renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width, env.task.camera_geom_groups)
+            renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width, env.task.camera_geom_groups, antialias=False)
     owned = device is None
     if owned:
         device = open_device(cfg.device, cfg.port)
