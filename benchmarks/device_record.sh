@@ -2,9 +2,11 @@
 # benchmarks/record_speed.py on the GPU machine, run from the repository root with $OUT set:
 #   bash benchmarks/device_record.sh
 # Expects our packages and lerobot's dataset writer installed with `pip install --target
-# /tmp/site` ($SITE names another folder): beyond the pixels set, lerobot==0.6.1, datasets, av
-# and their small dependencies (the machine already has torch, pyarrow, pandas and
-# huggingface-hub). NUM_ENVS and EPISODES override the batch and the episode count.
+# /tmp/site` ($SITE names another folder): beyond the pixels set, lerobot==0.6.1 and what it
+# and its dataset writer need that the machine lacks (it has torch, torchvision, pyarrow, pandas,
+# huggingface-hub, opencv): datasets, dill, multiprocess, av, draccus, mergedeep, pyyaml-include,
+# toml, termcolor (read from their Requires-Dist here; not yet tried there).
+# NUM_ENVS and EPISODES override the batch and the episode count.
 # Writes into $OUT: record_speed_<device>.json and record_log.txt.
 set -uo pipefail
 export PYTHONPATH=${SITE:-/tmp/site} PYTHONUNBUFFERED=1 MUJOCO_GL=egl
