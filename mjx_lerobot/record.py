@@ -407,6 +407,7 @@ def record(cfg: RecordConfig) -> dict:
     import datasets
     from tqdm import tqdm
 
+    from mjx_lerobot.camera import CameraConfig
     from mjx_lerobot.gym_env import pixel_renderer
     from mjx_lerobot.registry import load_task, make
     from mjx_lerobot.render import Renderer
@@ -419,6 +420,8 @@ def record(cfg: RecordConfig) -> dict:
         _check_ring_memory(cfg, load_task(cfg.task).episode_steps)
     drawn = dict(cameras=cfg.cameras, image_size=(cfg.height, cfg.width)) if batched else {}
     env = make(cfg.task, num_envs=cfg.num_envs, impl=cfg.impl, randomize=cfg.randomize, **drawn)
+    if cfg.cameras:  # before anything is written (the batched renderer has checked already)
+        CameraConfig(tuple(cfg.cameras), cfg.height, cfg.width).check(env.scene)
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
     features = dataset_features(env, cfg.cameras, cfg.height, cfg.width)
     dataset, meta = _open_dataset(cfg, env, features)

@@ -270,6 +270,19 @@ def test_ctrl_c_keeps_whole_episodes_and_resume_completes(tmp_path):
     assert len(set(seeds)) == kept + 2  # the resumed episodes are new ones
 
 
+@pytest.mark.parametrize(
+    ("cameras", "size", "match"),
+    [(("fronnt",), (48, 64), r"unknown camera\(s\) \['fronnt'\]"), (("front",), (0, 64), "height must be")],
+)
+def test_bad_cameras_are_refused_before_anything_is_written(tmp_path, cameras, size, match):
+    root = tmp_path / "bad"
+    cfg = RecordConfig(task="lift_cube", episodes=1, root=str(root), num_envs=1, impl="c", renderer="gl",
+                       cameras=cameras, height=size[0], width=size[1], progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match=match):
+        record(cfg)
+    assert not root.exists()
+
+
 def test_run_ahead_keeps_order_and_raises_the_simulations_error():
     from mjx_lerobot.record import RunAhead
 
