@@ -11,6 +11,7 @@ Variants (lift_cube, the scripted expert, front + wrist at LeRobot's 240x320 unl
 - gl: as record runs now on a CPU: streaming, and policy cameras without multisampling;
 - batched: frames drawn inside the jitted step by MuJoCo Warp's ray tracer (impl='warp'), as
   record runs on a GPU.
+Every variant keeps record's simulation thread running ahead of the writer (not swapped out).
 Each variant records its own dataset into a temporary directory; compile time is reported apart.
 Writes benchmarks/results/record_speed_<device>.json.
 """
