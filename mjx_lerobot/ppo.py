@@ -10,11 +10,18 @@ One PPO update is `update` below, read top to bottom: `lax.scan` the batched env
 passes of minibatch Adam steps. `train` jits `lax.scan(update, ...)` over a chunk of updates
 and only returns to Python between chunks, for the progress bar, checkpoints and the curve.
 
-What the policy sees is what LeRobot sees: `agent_pos` (joint positions, radians) and
-`environment_state` (the task's objects and target), so a trained policy drives the
-Gymnasium adapter unchanged (`gym_policy`). From the joints it also computes the
-gripperframe position by forward kinematics, and every `*_pos` entry relative to it: an MLP
-learns a grasp far faster from "cube minus gripper" than from joint angles alone.
+What the policy sees is what LeRobot sees, so a trained policy drives the Gymnasium adapter
+unchanged (`gym_policy`):
+- `obs="state"`: `agent_pos` (joint positions, radians) and `environment_state` (the task's
+  objects and target). From the joints it also computes the gripperframe position by forward
+  kinematics, and every `*_pos` entry relative to it: an MLP learns a grasp far faster from
+  "cube minus gripper" than from joint angles alone.
+- `obs="pixels"`: what a real SO-101 has, camera images (drawn inside the jitted step by the
+  batched ray tracer, so they never leave the device) and its joints, plus the gripper
+  position the joints imply. The actor is a small CNN per camera; the critic, which only
+  training uses, still sees the state above (an asymmetric actor-critic: a value learned from
+  the cube's pose is far less noisy than one learned from images, and costs nothing at
+  deployment, where only the actor runs).
 
 Actions are the env's own: absolute joint targets in [-1, 1], a diagonal Gaussian around the
 actor's mean, clipped at the env boundary. Training does not end episodes on success (a
@@ -25,6 +32,7 @@ evaluation does, as users and LeRobot's eval count it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -69,6 +77,10 @@ class PPOConfig:
     value_coef: float = 0.5
     reward_scale: float = 1.0
     hidden: tuple[int, ...] = (256, 256, 256)
+    obs: str = "state"  # what the actor sees: "state" or "pixels" (cameras + joints; see above)
+    cameras: tuple[str, ...] = ("front", "wrist")  # obs="pixels" only
+    image_size: int = 64  # square images, pixels per side (obs="pixels" only)
+    conv_channels: tuple[int, ...] = (32, 64, 64, 64)  # 3x3 stride-2 convolutions per camera
     init_log_std: float = -1.0  # std 0.37 of the [-1, 1] joint range at the start
     updates_per_chunk: int = 10  # updates per jitted call (one progress-bar tick)
 
@@ -105,7 +117,20 @@ def default_config(task: str, **overrides: Any) -> PPOConfig:
             f"num_envs * unroll_length ({config.batch_size}) must divide into num_minibatches "
             f"({config.num_minibatches})"
         )
-    return config
+    if config.obs not in OBS_KINDS:
+        raise ValueError(f"obs must be one of {OBS_KINDS}, got {config.obs!r}")
+    if config.obs == "pixels":
+        if config.impl not in ("auto", "warp"):
+            raise ValueError(f"obs='pixels' is drawn by MuJoCo Warp's ray tracer: use impl='warp', not {config.impl!r}")
+        if isinstance(config.cameras, str) or not config.cameras:
+            raise ValueError(f"cameras must be a non-empty list of camera names, got {config.cameras!r}")
+        if not isinstance(config.image_size, int) or not 16 <= config.image_size <= 512:
+            raise ValueError(f"image_size must be an integer in [16, 512], got {config.image_size!r}")
+        config = dataclasses.replace(config, cameras=tuple(config.cameras), conv_channels=tuple(config.conv_channels))
+    return dataclasses.replace(config, hidden=tuple(config.hidden))
+
+
+OBS_KINDS = ("state", "pixels")
 
 
 # ---------------------------------------------------------------------------------------
@@ -127,6 +152,9 @@ class Features:
         self.pos_slices = tuple(span for key, span in self.spec.env_state_slices.items() if key.endswith("_pos"))
         self._template = mjx.make_data(self.scene.mjx_model)
         self.dim = 6 + self.env_state_dim + 3 * (1 + len(self.pos_slices))
+        # What a real robot knows of itself: its joints and the gripper position they imply.
+        ee = 6 + self.env_state_dim
+        self.proprio_index = np.r_[0:6, ee : ee + 3]
 
     def from_obs(self, obs: dict[str, jax.Array]) -> jax.Array:
         """Task observation dict (batched [N, ...]) -> [N, dim]."""
@@ -137,9 +165,25 @@ class Features:
         rel = [environment_state[:, a:b] - ee for a, b in self.pos_slices]
         return jp.concatenate([agent_pos, environment_state, ee, *rel], axis=1).astype(jp.float32)
 
+    def proprio(self, agent_pos: jax.Array) -> jax.Array:
+        """[N, 6] joint positions -> [N, 9]: the `proprio_index` entries, from the joints alone."""
+        return jp.concatenate([agent_pos, jax.vmap(self._gripper_pos)(agent_pos)], axis=1).astype(jp.float32)
+
     def _gripper_pos(self, joint_pos: jax.Array) -> jax.Array:
         data = self._template.replace(qpos=self._template.qpos.at[self.scene.arm_qpos].set(joint_pos))
         return self.scene.kinematics(self.scene.mjx_model, data).site_xpos[self.scene.ee_site]
+
+
+def policy_inputs(config: PPOConfig, features: Features, obs: dict[str, Any]) -> dict[str, Any]:
+    """The task's batched observation -> the network's inputs: `state` [N, dim] always (the
+    critic's, and the state actor's); for obs="pixels" also the actor's `proprio` [N, 9] and
+    `pixels` {camera: uint8 [N, H, W, 3]}. Images stay uint8 until the network, so a stored
+    rollout holds a quarter of the bytes."""
+    inputs = {"state": features.from_obs(obs)}
+    if config.obs == "pixels":
+        inputs["proprio"] = inputs["state"][:, features.proprio_index]
+        inputs["pixels"] = {camera: obs["pixels"][camera] for camera in config.cameras}
+    return inputs
 
 
 @struct.dataclass
@@ -166,40 +210,134 @@ class Normalizer:
     def __call__(self, x: jax.Array) -> jax.Array:
         return jp.clip((x - self.mean) / jp.sqrt(self.var + 1e-8), -10.0, 10.0)
 
+    def inputs(self, inputs: dict[str, Any], features: Features) -> dict[str, Any]:
+        """`policy_inputs` with `state` and `proprio` normalized (the network scales images)."""
+        out = dict(inputs)
+        if "state" in inputs:
+            out["state"] = self(inputs["state"])
+        if "proprio" in inputs:  # the same statistics as those entries of the state
+            index = features.proprio_index
+            out["proprio"] = Normalizer(self.mean[index], self.var[index], self.count)(inputs["proprio"])
+        return out
+
 
 # ---------------------------------------------------------------------------------------
-# The network: separate actor and critic MLPs, a state-independent log std.
+# The networks: separate actor and critic, a state-independent log std. Both take the dict
+# of `policy_inputs` and return (mean, log_std, value); `value` alone is a method of both.
 
 
 class ActorCritic(nn.Module):
+    """obs="state": actor and critic are MLPs of the same state vector."""
+
     hidden: tuple[int, ...]
     action_dim: int
     init_log_std: float
     action_bias: tuple[float, ...]  # the start pose: an untrained policy holds the arm still
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        def mlp(h: jax.Array, out: int, out_scale: float) -> jax.Array:
-            for width in self.hidden:
-                h = nn.swish(nn.Dense(width, kernel_init=nn.initializers.orthogonal(math.sqrt(2)))(h))
-            return nn.Dense(out, kernel_init=nn.initializers.orthogonal(out_scale))(h)
-
-        mean = mlp(x, self.action_dim, 0.01) + jp.asarray(self.action_bias)
+    def __call__(self, inputs: dict[str, Any]) -> tuple[jax.Array, jax.Array, jax.Array]:
+        x = inputs["state"]
+        mean = mlp(x, self.hidden, self.action_dim, 0.01) + jp.asarray(self.action_bias)
         log_std = self.param("log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
-        value = mlp(x, 1, 1.0)[..., 0]
+        value = mlp(x, self.hidden, 1, 1.0)[..., 0]
         return mean, jp.broadcast_to(log_std, mean.shape), value
 
+    def actor(self, inputs: dict[str, Any]) -> jax.Array:
+        return self(inputs)[0]
 
-def make_network(config: PPOConfig, scene: Scene) -> ActorCritic:
+    def value(self, inputs: dict[str, Any]) -> jax.Array:
+        return self(inputs)[2]
+
+
+class PixelActorCritic(nn.Module):
+    """obs="pixels": the actor sees each camera through its own CNN, plus the joints and the
+    gripper position they imply; the critic sees the privileged state (training only)."""
+
+    hidden: tuple[int, ...]
+    action_dim: int
+    init_log_std: float
+    action_bias: tuple[float, ...]
+    cameras: tuple[str, ...]
+    conv_channels: tuple[int, ...]
+
+    def setup(self):
+        self.encoders = {camera: ImageEncoder(self.conv_channels) for camera in self.cameras}
+        self.log_std = self.param("log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
+        self.actor_mlp = MLP(self.hidden, self.action_dim, 0.01)
+        self.critic_mlp = MLP(self.hidden, 1, 1.0)
+
+    def __call__(self, inputs: dict[str, Any]) -> tuple[jax.Array, jax.Array, jax.Array]:
+        mean = self.actor(inputs)
+        return mean, jp.broadcast_to(self.log_std, mean.shape), self.value(inputs)
+
+    def actor(self, inputs: dict[str, Any]) -> jax.Array:
+        """The mean action from `pixels` and `proprio` alone: all a deployed policy needs."""
+        seen = [self.encoders[camera](inputs["pixels"][camera]) for camera in self.cameras]
+        return self.actor_mlp(jp.concatenate([*seen, inputs["proprio"]], axis=-1)) + jp.asarray(self.action_bias)
+
+    def value(self, inputs: dict[str, Any]) -> jax.Array:
+        return self.critic_mlp(inputs["state"])[..., 0]
+
+
+class ImageEncoder(nn.Module):
+    """uint8 [N, H, W, 3] -> [N, 256]: 3x3 stride-2 convolutions, then a LayerNorm'd projection
+    (bounded features keep the actor's first layer well scaled whatever the image)."""
+
+    channels: tuple[int, ...]
+
+    @nn.compact
+    def __call__(self, image: jax.Array) -> jax.Array:
+        h = image.astype(jp.float32) / 255.0 - 0.5  # on device, inside the jitted step
+        for width in self.channels:
+            h = nn.relu(nn.Conv(width, (3, 3), strides=2, kernel_init=nn.initializers.orthogonal(math.sqrt(2)))(h))
+        h = nn.Dense(256, kernel_init=nn.initializers.orthogonal(1.0))(h.reshape(h.shape[0], -1))
+        return jp.tanh(nn.LayerNorm()(h))
+
+
+class MLP(nn.Module):
+    hidden: tuple[int, ...]
+    out: int
+    out_scale: float
+
+    @nn.compact
+    def __call__(self, h: jax.Array) -> jax.Array:
+        return mlp(h, self.hidden, self.out, self.out_scale)
+
+
+def mlp(h: jax.Array, hidden: tuple[int, ...], out: int, out_scale: float) -> jax.Array:
+    """Swish layers of `hidden` widths, then a linear output (inside a compact module)."""
+    for width in hidden:
+        h = nn.swish(nn.Dense(width, kernel_init=nn.initializers.orthogonal(math.sqrt(2)))(h))
+    return nn.Dense(out, kernel_init=nn.initializers.orthogonal(out_scale))(h)
+
+
+def make_network(config: PPOConfig, scene: Scene, features: Features) -> ActorCritic | PixelActorCritic:
     # Every task starts the arm at READY_QPOS: centring the untrained actor there keeps early
     # exploration around the workspace instead of flinging the arm to mid-range.
     start_pose = np.asarray(ctrl_to_action(scene, tabletop.READY_QPOS))
-    return ActorCritic(
+    common = dict(
         hidden=tuple(config.hidden),
         action_dim=6,
         init_log_std=config.init_log_std,
         action_bias=tuple(float(a) for a in start_pose),
     )
+    if config.obs == "state":
+        return ActorCritic(**common)
+    return PixelActorCritic(
+        **common,
+        cameras=tuple(config.cameras),
+        conv_channels=tuple(config.conv_channels),
+    )
+
+
+def example_inputs(config: PPOConfig, features: Features) -> dict[str, Any]:
+    """One zero input of the right shapes, to initialize a network."""
+    inputs: dict[str, Any] = {"state": jp.zeros((1, features.dim))}
+    if config.obs == "pixels":
+        inputs["proprio"] = jp.zeros((1, len(features.proprio_index)))
+        size = (1, config.image_size, config.image_size, 3)
+        inputs["pixels"] = {camera: jp.zeros(size, jp.uint8) for camera in config.cameras}
+    return inputs
 
 
 def gaussian_log_prob(x: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
@@ -247,9 +385,9 @@ class Trainer:
     def __init__(self, config: PPOConfig):
         self.config = config
         task = dataclasses.replace(load_task(config.task), terminate_on_success=False)
-        self.env = Env(task, num_envs=config.num_envs, impl=config.impl, randomize=config.randomize)
+        self.env = make_env(config, task, config.num_envs, config.impl, config.randomize)
         self.features = Features(config.task)
-        self.network = make_network(config, self.env.scene)
+        self.network = make_network(config, self.env.scene, self.features)
         self.optimizer = optax.chain(
             optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate, eps=1e-5)
         )
@@ -263,7 +401,7 @@ class Trainer:
 
     def _init(self, key: jax.Array) -> Runner:
         key, net_key, env_key = jax.random.split(key, 3)
-        params = self.network.init(net_key, jp.zeros((1, self.features.dim)))
+        params = self.network.init(net_key, example_inputs(self.config, self.features))
         n = self.config.num_envs
         stats = EpisodeStats(
             running_return=jp.zeros(n),
@@ -282,18 +420,20 @@ class Trainer:
     def update(self, runner: Runner) -> tuple[Runner, dict[str, jax.Array]]:
         """One PPO update: collect, advantages, `update_epochs` x `num_minibatches` Adam steps."""
         cfg, env, features, network = self.config, self.env, self.features, self.network
+        inputs_of = functools.partial(policy_inputs, cfg, features)
 
         # 1. Collect unroll_length steps of every instance; the env auto-resets inside.
         def env_step(carry: tuple[EnvState, EpisodeStats, jax.Array], _):
             state, stats, key = carry
             key, act_key = jax.random.split(key)
-            obs = features.from_obs(state.obs)
-            mean, log_std, value = network.apply(runner.params, runner.normalizer(obs))
+            obs = inputs_of(state.obs)
+            mean, log_std, value = network.apply(runner.params, runner.normalizer.inputs(obs, features))
             action = mean + jp.exp(log_std) * jax.random.normal(act_key, mean.shape)
             nxt = env.step_fn(state, jp.clip(action, -1.0, 1.0))
             done = nxt.terminated | nxt.truncated
             # After an episode end nxt.obs is the next episode's start; bootstrap from the
-            # observation the episode ended on (kept in final_obs) instead.
+            # observation the episode ended on (kept in final_obs) instead. Only the critic
+            # reads it, and the critic sees the state alone.
             end_obs = features.from_obs(select_instances(done, nxt.final_obs, nxt.obs))
             ep_return = stats.running_return + nxt.reward
             ep_success = stats.running_success | nxt.success
@@ -325,7 +465,7 @@ class Trainer:
 
         # 2. Generalized advantage estimation, backwards in time. Truncation is not an end
         # of the task: the value of where the episode stopped is bootstrapped.
-        end_value = network.apply(runner.params, runner.normalizer(traj["end_obs"]))[2]
+        end_value = network.apply(runner.params, {"state": runner.normalizer(traj["end_obs"])}, method="value")
         next_value = jp.where(traj["terminated"], 0.0, end_value)
 
         def gae_step(advantage: jax.Array, t: dict[str, jax.Array]):
@@ -339,7 +479,7 @@ class Trainer:
 
         # 3. Minibatch updates on the flattened [T * N] batch.
         batch = dict(
-            obs=runner.normalizer(traj["obs"]),
+            obs=runner.normalizer.inputs(traj["obs"], features),
             action=traj["action"],
             log_prob=traj["log_prob"],
             advantage=advantages,
@@ -372,7 +512,7 @@ class Trainer:
             epoch, (runner.params, runner.opt_state), jax.random.split(shuffle_key, cfg.update_epochs)
         )
         # Normalizer statistics follow the data, after the update that used the old ones.
-        normalizer = runner.normalizer.update(traj["obs"])
+        normalizer = runner.normalizer.update(traj["obs"]["state"])
 
         metrics = jax.tree.map(jp.mean, losses) | dict(
             episodes=stats.ended,
@@ -495,12 +635,19 @@ def minutes_to(history: dict[str, list[float]], success_rate: float) -> float | 
 # Using a trained policy: in a JAX rollout, through the Gym adapter, evaluated, saved.
 
 
-def _actor(result: TrainResult) -> tuple[Features, Callable[[jax.Array], jax.Array]]:
-    features = Features(result.config.task)
-    network = make_network(result.config, features.scene)
+def make_env(config: PPOConfig, task: Any, num_envs: int, impl: str = "auto", randomize: Any = False) -> Env:
+    """The env a policy of `config` acts in: with its cameras at its image size for obs="pixels"."""
+    cameras = dict(cameras=config.cameras, image_size=config.image_size) if config.obs == "pixels" else {}
+    return Env(task, num_envs=num_envs, impl=impl, randomize=randomize, **cameras)
 
-    def act(x: jax.Array) -> jax.Array:
-        mean, _, _ = network.apply(result.params, result.normalizer(x))
+
+def _actor(result: TrainResult) -> tuple[Features, Callable[[dict[str, Any]], jax.Array]]:
+    """The deterministic actor: `policy_inputs`-style dict (unnormalized) -> action in [-1, 1]."""
+    features = Features(result.config.task)
+    network = make_network(result.config, features.scene, features)
+
+    def act(inputs: dict[str, Any]) -> jax.Array:
+        mean = network.apply(result.params, result.normalizer.inputs(inputs, features), method="actor")
         return jp.clip(mean, -1.0, 1.0)
 
     return features, act
@@ -508,37 +655,102 @@ def _actor(result: TrainResult) -> tuple[Features, Callable[[jax.Array], jax.Arr
 
 def make_policy(result: TrainResult) -> Callable[[EnvState, jax.Array], jax.Array]:
     """The deterministic policy (the actor's mean) as `policy(state, key) -> action`, for
-    `mjx_lerobot.core.rollout` and anything else that steps an `Env`."""
+    `mjx_lerobot.core.rollout` and anything else that steps an `Env` (for obs="pixels", an
+    env with the policy's cameras and image size: `make_env`)."""
     features, act = _actor(result)
-    return lambda state, key: act(features.from_obs(state.obs))
+    config = result.config
+
+    def policy(state: EnvState, key: jax.Array) -> jax.Array:
+        if config.obs == "pixels":
+            missing = set(config.cameras) - set(state.obs.get("pixels", {}))
+            if missing:
+                raise ValueError(
+                    f"this policy sees cameras {list(config.cameras)}; the env renders none of "
+                    f"{sorted(missing)}: make it with ppo.make_env(result.config, ...)"
+                )
+            # The actor reads images and joints only: no privileged state is computed for it.
+            return act({"proprio": features.proprio(state.obs[AGENT_POS]), "pixels": state.obs["pixels"]})
+        return act(policy_inputs(config, features, state.obs))
+
+    return policy
 
 
 def gym_policy(result: TrainResult) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-    """numpy obs dict -> numpy action, for `SO101VectorEnv(obs_type="environment_state_agent_pos",
-    units="radians")`: actions come back as joint targets in radians, the adapter's units."""
+    """numpy obs dict -> numpy action (joint targets in radians, the adapter's default units).
+
+    For obs="state": `SO101VectorEnv(obs_type="environment_state_agent_pos")`.
+    For obs="pixels": `SO101VectorEnv(obs_type="pixels_agent_pos", cameras=config.cameras,
+    observation_height=config.image_size, observation_width=config.image_size,
+    renderer="batched")`: the ray tracer it was trained on (`gym_env_kwargs` gives these).
+    """
     features, act = _actor(result)
-    scene = features.scene
+    config, scene = result.config, features.scene
+    pixels = config.obs == "pixels"
+    needs = {"agent_pos", "pixels"} if pixels else {"agent_pos", "environment_state"}
+    obs_type = "pixels_agent_pos" if pixels else "environment_state_agent_pos"
 
     @jax.jit
-    def policy(agent_pos: jax.Array, environment_state: jax.Array) -> jax.Array:
-        return action_to_ctrl(scene, act(features(agent_pos, environment_state)))
+    def policy(obs: dict[str, Any]) -> jax.Array:
+        if pixels:
+            inputs = {"proprio": features.proprio(obs["agent_pos"]), "pixels": obs["pixels"]}
+        else:
+            inputs = {"state": features(obs["agent_pos"], obs["environment_state"])}
+        return action_to_ctrl(scene, act(inputs))
 
-    def run(obs: dict[str, np.ndarray]) -> np.ndarray:
-        missing = {"agent_pos", "environment_state"} - set(obs)
+    def run(obs: dict[str, Any]) -> np.ndarray:
+        missing = needs - set(obs)
         if missing:
-            raise ValueError(f"the policy needs obs_type='environment_state_agent_pos'; missing {sorted(missing)}")
+            raise ValueError(f"the policy needs obs_type={obs_type!r}; missing {sorted(missing)}")
         agent_pos = np.asarray(obs["agent_pos"], np.float32)
-        env_state = np.asarray(obs["environment_state"], np.float32)
         if agent_pos.ndim == 1:  # one instance (SO101Env)
-            return np.asarray(run({"agent_pos": agent_pos[None], "environment_state": env_state[None]})[0])
-        if env_state.shape[-1] != features.env_state_dim:
-            raise ValueError(
-                f"environment_state has {env_state.shape[-1]} entries; this policy was trained on "
-                f"{result.config.task!r} ({features.env_state_dim})"
-            )
-        return np.asarray(policy(agent_pos, env_state))
+            return run(jax.tree.map(lambda x: np.asarray(x)[None], {k: obs[k] for k in needs}))[0]
+        batch = {"agent_pos": agent_pos}
+        if pixels:
+            batch["pixels"] = _checked_images(config, obs["pixels"], len(agent_pos))
+        else:
+            env_state = np.asarray(obs["environment_state"], np.float32)
+            if env_state.shape[-1] != features.env_state_dim:
+                raise ValueError(
+                    f"environment_state has {env_state.shape[-1]} entries; this policy was trained on "
+                    f"{config.task!r} ({features.env_state_dim})"
+                )
+            batch["environment_state"] = env_state
+        return np.asarray(policy(batch))
 
     return run
+
+
+def gym_env_kwargs(config: PPOConfig) -> dict[str, Any]:
+    """`SO101VectorEnv` keyword arguments that give a policy of `config` what it was trained on."""
+    if config.obs == "state":
+        return dict(obs_type="environment_state_agent_pos")
+    size = config.image_size
+    return dict(
+        obs_type="pixels_agent_pos",
+        cameras=config.cameras,
+        observation_height=size,
+        observation_width=size,
+        renderer="batched",
+        impl="warp",
+    )
+
+
+def _checked_images(config: PPOConfig, images: Any, batch: int) -> dict[str, np.ndarray]:
+    """The policy's cameras from a Gym `pixels` dict, each uint8 [batch, size, size, 3]."""
+    if not isinstance(images, dict) or set(config.cameras) - set(images):
+        got = sorted(images) if isinstance(images, dict) else type(images).__name__
+        raise ValueError(f"pixels must hold cameras {list(config.cameras)}, got {got}")
+    want = (batch, config.image_size, config.image_size, 3)
+    out = {}
+    for camera in config.cameras:
+        image = np.asarray(images[camera])
+        if image.shape != want or image.dtype != np.uint8:
+            raise ValueError(
+                f"pixels[{camera!r}] is {image.dtype} {image.shape}; this policy sees uint8 {want} "
+                f"(SO101VectorEnv(**ppo.gym_env_kwargs(result.config)) renders that)"
+            )
+        out[camera] = image
+    return out
 
 
 def evaluate(
@@ -554,7 +766,7 @@ def evaluate(
     from mjx_lerobot.core import timed_rollout
     from mjx_lerobot.expert import first_episode_success
 
-    env = Env(load_task(result.config.task), num_envs=num_episodes, impl=impl, randomize=randomize)
+    env = make_env(result.config, load_task(result.config.task), num_episodes, impl, randomize)
     timed = timed_rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
     traj = timed.traj
     success = first_episode_success(traj)
@@ -580,7 +792,7 @@ def policy_video(result: TrainResult, path: str | Path, seed: int = 0) -> Path:
     from mjx_lerobot.core import rollout
     from mjx_lerobot.render import episode_video, video_geom_groups
 
-    env = Env(load_task(result.config.task), num_envs=1)
+    env = make_env(result.config, load_task(result.config.task), 1)
     _, traj = rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
     qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
     groups = video_geom_groups(env.task)
@@ -615,8 +827,8 @@ def load(path: str | Path) -> TrainResult:
         raise ValueError(f"{path} is not an mjx_lerobot PPO checkpoint ({type(err).__name__})") from err
     if not isinstance(blob, dict) or blob.get("format") != "mjx_lerobot.ppo/1":
         raise ValueError(f"{path} is not an mjx_lerobot PPO checkpoint")
-    config = json.loads(blob["config"])
-    config["hidden"] = tuple(config["hidden"])
+    # JSON made the tuples lists; checkpoints from before a field existed take its default.
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(blob["config"]).items()}
     return TrainResult(
         config=PPOConfig(**config),
         params=jax.tree.map(jp.asarray, blob["params"]),
