@@ -148,13 +148,21 @@ def train(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = dict(num_envs=args.num_envs, impl=args.impl, randomize=args.randomize)
     if args.steps is not None:
         overrides["total_steps"] = args.steps
+    if args.obs is not None:
+        overrides["obs"] = args.obs
+    if args.cameras is not None:
+        overrides["cameras"] = [c for c in args.cameras.split(",") if c]
+    if args.image_size is not None:
+        overrides["image_size"] = args.image_size
     for item in args.set:
         name, _, value = item.partition("=")
         overrides[name] = json.loads(value)
     config = ppo.default_config(args.task, **overrides)
     randomized = ", randomized" if config.randomize else ""
-    print(f"training {args.task}: {config.num_envs} instances, {config.total_steps:,} env steps{randomized}, "
-          f"{device_name()}")
+    seen = (f"pixels ({'+'.join(config.cameras)} at {config.image_size}px, joints)" if config.obs == "pixels"
+            else "state")
+    print(f"training {args.task} from {seen}: {config.num_envs} instances, {config.total_steps:,} env steps"
+          f"{randomized}, {device_name()}")
     summary = ppo.run(config, args.seed, args.out, args.max_minutes, args.eval_episodes)
     if "eval" in summary:
         print(f"eval: success {summary['eval']['success_rate']:.1%} over {args.eval_episodes} seeded episodes")
@@ -313,6 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default=None, help="run directory (default runs/<task>)")
     t.add_argument("--max-minutes", type=float, default=None, help="stop early after this much wall time")
     t.add_argument("--eval-episodes", type=int, default=1000, help="seeded episodes evaluated at the end (0: none)")
+    t.add_argument("--obs", default=None, choices=("state", "pixels"),
+                   help="what the actor sees: state (joints + object poses, default) or pixels (cameras + joints; "
+                        "the critic still sees the state); pixels needs --impl warp or auto")
+    t.add_argument("--cameras", default=None, help="comma-separated cameras for --obs pixels (default front,wrist)")
+    t.add_argument("--image-size", type=positive_int, default=None,
+                   help="square image side, pixels (--obs pixels; default 64)")
     t.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="any PPOConfig field")
 
     v = command("eval", evaluate, "success rate of a trained policy over many seeded episodes",
