@@ -2,6 +2,7 @@
 
     python benchmarks/robustness.py --task lift_cube                      # the GPU run
     python benchmarks/robustness.py --task reach --steps 200000 --num-envs 256 --episodes 128  # a CPU check
+    python benchmarks/robustness.py --task lift_cube --obs pixels --train randomized --max-minutes 15
 
 Trains PPO twice with the same budget and seed, once on the nominal model and once with
 `randomize=True` (the task's default ranges), then evaluates both deterministic policies on the
@@ -52,16 +53,26 @@ def main() -> None:
     parser.add_argument("--impl", default="auto")
     parser.add_argument("--episodes", type=int, default=1000, help="seeded evaluation episodes per condition")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train", default="nominal,randomized", help="which of the two runs to train")
+    parser.add_argument("--max-minutes", type=float, default=None, help="wall-time cap per training run")
+    parser.add_argument("--obs", default="state", choices=ppo.OBS_KINDS, help="what the actor sees")
+    parser.add_argument("--cameras", default="front,wrist", help="--obs pixels: comma-separated cameras")
+    parser.add_argument("--image-size", type=int, default=64, help="--obs pixels: square image side")
     parser.add_argument("--runs", default="runs/robustness", help="where the two training runs write")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
     overrides = {k: v for k, v in (("total_steps", args.steps), ("num_envs", args.num_envs)) if v is not None}
+    if args.obs == "pixels":
+        overrides |= dict(obs="pixels", cameras=tuple(args.cameras.split(",")), image_size=args.image_size)
+    runs = args.train.split(",")
+    if not runs or set(runs) - {"nominal", "randomized"}:
+        parser.error(f"--train takes nominal and/or randomized, got {args.train!r}")
     results = {}
-    for randomize in (False, True):
-        name = "randomized" if randomize else "nominal"
-        config = ppo.default_config(args.task, impl=args.impl, randomize=randomize, **overrides)
-        summary = ppo.run(config, args.seed, Path(args.runs) / f"{args.task}_{name}", eval_episodes=0)
+    for name in runs:
+        config = ppo.default_config(args.task, impl=args.impl, randomize=name == "randomized", **overrides)
+        run_dir = Path(args.runs) / f"{args.task}_{args.obs}_{name}"
+        summary = ppo.run(config, args.seed, run_dir, args.max_minutes, eval_episodes=0)
         result = ppo.load(summary["checkpoint"])
         results[name] = {
             "train_wall_s": summary["train_wall_s"],
@@ -69,14 +80,16 @@ def main() -> None:
             "eval": evaluate_everywhere(result, args.episodes, args.impl, 10_000 + args.seed),
         }
 
-    conditions = list(results["nominal"]["eval"])
-    print(f"\n{args.task}: first-episode success over {args.episodes} seeded episodes per condition")
-    print(f"{'evaluated on':22s} {'trained nominal':>16s} {'trained randomized':>19s}")
+    conditions = list(results[runs[0]]["eval"])
+    print(f"\n{args.task} from {args.obs}: first-episode success over {args.episodes} seeded episodes per condition")
+    print(f"{'evaluated on':22s}" + "".join(f" {'trained ' + name:>19s}" for name in runs))
     for condition in conditions:
-        a, b = (results[n]["eval"][condition]["success_rate"] for n in ("nominal", "randomized"))
-        print(f"{condition:22s} {a:16.1%} {b:19.1%}")
-    report = machine_info() | {"task": args.task, "episodes": args.episodes, "shifts": SHIFTS, "results": results}
-    path = Path(args.out or Path(__file__).parent / "results" / f"robustness_{args.task}_{device_tag()}.json")
+        print(f"{condition:22s}" + "".join(f" {results[n]['eval'][condition]['success_rate']:19.1%}" for n in runs))
+    report = machine_info() | {
+        "task": args.task, "obs": args.obs, "episodes": args.episodes, "shifts": SHIFTS, "results": results,
+    }
+    suffix = "" if args.obs == "state" else f"_{args.obs}"
+    path = Path(args.out or Path(__file__).parent / "results" / f"robustness_{args.task}{suffix}_{device_tag()}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=list))
     print(f"wrote {path}")
