@@ -105,11 +105,14 @@ def test_images_follow_the_state_after_a_step_and_an_auto_reset(cam_env, cam_sta
 def test_a_jitted_rollout_with_pixels_stays_on_the_device(cam_env):
     hold = lambda state, key: mjx_lerobot.scene.ctrl_to_action(cam_env.scene, state.data.ctrl)
     key = jax.random.key(3)
-    mjx_lerobot.rollout(cam_env, hold, key, 2)  # compile first: compiling may move constants
+    mjx_lerobot.rollout(cam_env, hold, key, 2, pixels=True)  # compile first: compiling may move constants
     with jax.transfer_guard("disallow"):
-        final, traj = mjx_lerobot.rollout(cam_env, hold, key, 2)
+        final, traj = mjx_lerobot.rollout(cam_env, hold, key, 2, pixels=True)
     assert traj["obs"]["pixels"]["wrist"].shape == (2, N, H, W, 3)
     assert final.obs["pixels"]["front"].dtype == jp.uint8
+    # By default the trajectory keeps T x N frames out (the final state still has them).
+    final, traj = mjx_lerobot.rollout(cam_env, hold, key, 2)
+    assert "pixels" not in traj["obs"] and final.obs["pixels"]["front"].shape == (N, H, W, 3)
 
 
 def test_depth_is_in_metres():
