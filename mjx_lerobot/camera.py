@@ -24,7 +24,7 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
-from mjx_lerobot.scene import Scene
+from mjx_lerobot.scene import Scene, quiet_warp, warp_available
 
 #: Geom groups a policy camera draws unless the task says otherwise: the world (table, cube)
 #: and the robot. Group 1 holds goals a policy must see (a target pad), 3 the collision
@@ -45,9 +45,9 @@ class CameraConfig:
     # Rays from each world's own field of view (randomized cameras) instead of precomputed ones.
     per_world_fovy: bool = False
 
-    def check(self, scene: Scene) -> None:
+    def check(self, mj_model: mujoco.MjModel) -> None:
         """Clear errors for what the renderer would otherwise fail on deep inside Warp."""
-        names = [scene.mj_model.camera(i).name for i in range(scene.mj_model.ncam)]
+        names = [mj_model.camera(i).name for i in range(mj_model.ncam)]
         if isinstance(self.cameras, str) or not self.cameras:
             raise ValueError(f"cameras must be a non-empty sequence of camera names from {names}, got {self.cameras!r}")
         unknown = [c for c in self.cameras if c not in names]
@@ -68,7 +68,7 @@ class BatchCameras:
             raise ValueError(
                 f"cameras are rendered by MuJoCo Warp's batched ray tracer: use impl='warp' (got impl={scene.impl!r})"
             )
-        config.check(scene)
+        config.check(scene.mj_model)
         self.scene, self.config, self.num_worlds = scene, config, int(num_worlds)
         model = scene.mj_model
         self._context = mjx.create_render_context(
@@ -163,3 +163,74 @@ def as_camera_names(cameras: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(cameras, str):
         return tuple(c.strip() for c in cameras.split(",") if c.strip())
     return tuple(cameras)
+
+
+def pixel_renderer(renderer: str = "auto", impl: str = "auto") -> str:
+    """'batched' or 'gl'. 'auto': the batched ray tracer on a GPU, where it draws thousands of
+    instances in one call (unless physics was asked to run on MJX-JAX, which it cannot draw);
+    on a CPU the GL renderer, which measured faster there
+    (benchmarks/results/pixels_cpu-2core.json: Warp's CPU ray tracer runs on one thread)."""
+    if renderer not in ("auto", "batched", "gl"):
+        raise ValueError(f"renderer must be 'auto', 'batched' or 'gl', got {renderer!r}")
+    if renderer == "auto":
+        on_gpu = jax.default_backend() == "gpu" and warp_available()
+        return "batched" if on_gpu and impl != "jax" else "gl"
+    return renderer
+
+
+def render_states(
+    scene: Scene,
+    qpos: np.ndarray,
+    mocap_pos: np.ndarray | None,
+    config: CameraConfig,
+    model_fields: dict[str, np.ndarray] | None = None,
+    max_worlds: int = 256,
+) -> dict[str, np.ndarray]:
+    """Stored states of one scene, qpos [T, nq] (and mocap_pos [T, nmocap, 3]), drawn as the
+    worlds of one batched ray-tracer call: {camera: uint8 [T, H, W, 3]} on the host. This is how
+    a recorded or rolled-out episode becomes a video with the renderer its policy saw.
+
+    Physics may have run on any backend: a scene that is not on Warp is put there for drawing.
+    `model_fields`: one instance's visuals (`randomize.Targets.render_fields`), shared by every
+    frame. Up to `max_worlds` frames go into one call (one render context), the rest in more.
+    """
+    if not warp_available():
+        raise ValueError("renderer='batched' needs MuJoCo Warp (mujoco-warp and warp-lang)")
+    qpos = np.asarray(qpos, np.float32)
+    num_frames = len(qpos)
+    if qpos.ndim != 2 or num_frames == 0 or qpos.shape[1] != scene.mj_model.nq:
+        raise ValueError(f"qpos must be [T >= 1, nq={scene.mj_model.nq}], got shape {qpos.shape}")
+    nmocap = scene.mj_model.nmocap
+    if mocap_pos is None:  # the model's own mocap poses, as the GL renderer draws them
+        mocap_bodies = np.flatnonzero(scene.mj_model.body_mocapid >= 0)
+        mocap_pos = scene.mj_model.body_pos[mocap_bodies[np.argsort(scene.mj_model.body_mocapid[mocap_bodies])]]
+    mocap_pos = np.broadcast_to(np.asarray(mocap_pos, np.float32).reshape(-1, nmocap, 3), (num_frames, nmocap, 3))
+    if scene.impl != "warp":  # drawing needs Warp's model and data; nothing here steps physics
+        quiet_warp()
+        model = mjx.put_model(scene.mj_model, impl="warp")
+        scene = dataclasses.replace(scene, impl="warp", mjx_model=model, host=None)
+    if model_fields is not None:
+        config = dataclasses.replace(config, per_world_fovy=True)  # the instance's own fov
+    worlds = min(num_frames, max_worlds)
+    cameras = BatchCameras(scene, worlds, config)
+    template = scene.make_data()
+
+    @jax.jit
+    def draw(qpos: jax.Array, mocap_pos: jax.Array, fields: dict | None) -> dict[str, jax.Array]:
+        data = jax.vmap(lambda q, m: template.replace(qpos=q, mocap_pos=m))(qpos, mocap_pos)
+        if fields is not None:
+            fields = jax.tree.map(lambda v: jp.broadcast_to(v, (worlds, *v.shape)), fields)
+        images, _, _ = cameras.render(data, fields)
+        return images
+
+    fields = None if model_fields is None else {k: jp.asarray(v, jp.float32) for k, v in model_fields.items()}
+    out: dict[str, list[np.ndarray]] = {camera: [] for camera in config.cameras}
+    for start in range(0, num_frames, worlds):
+        stop = min(start + worlds, num_frames)
+        pad = worlds - (stop - start)  # the last chunk repeats its final frame to fill the context
+        chunk_q = np.concatenate([qpos[start:stop], np.repeat(qpos[stop - 1 : stop], pad, axis=0)])
+        chunk_m = np.concatenate([mocap_pos[start:stop], np.repeat(mocap_pos[stop - 1 : stop], pad, axis=0)])
+        images = jax.device_get(draw(chunk_q, chunk_m, fields))
+        for camera in config.cameras:
+            out[camera].append(images[camera][: stop - start])
+    return {camera: np.concatenate(chunks) for camera, chunks in out.items()}

@@ -29,7 +29,7 @@ def demo(args: argparse.Namespace) -> int:
 
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
     result = demo(args.task, args.num_envs, args.impl, args.steps, args.seed, args.video, log=log,
-                  randomize=args.randomize)
+                  randomize=args.randomize, renderer=args.video_renderer)
     _print_json(args, result)
     return 0
 
@@ -127,7 +127,7 @@ def record(args: argparse.Namespace) -> int:
 def replay(args: argparse.Namespace) -> int:
     from mjx_lerobot.record import replay
 
-    result = replay(args.root, args.episode, video=args.video or None, impl=args.impl)
+    result = replay(args.root, args.episode, video=args.video or None, impl=args.impl, renderer=args.video_renderer)
     if not _print_json(args, result):
         print(
             f"episode {result['episode']} ({result['task']}, {result['frames']} frames, impl={result['impl']}): "
@@ -177,7 +177,7 @@ def evaluate(args: argparse.Namespace) -> int:
     result = ppo.load(args.checkpoint)
     stats = ppo.evaluate(result, num_episodes=args.episodes, impl=args.impl, seed=args.seed, randomize=args.randomize)
     if args.video:
-        stats["video"] = str(ppo.policy_video(result, args.video, args.seed))
+        stats["video"] = str(ppo.policy_video(result, args.video, args.seed, renderer=args.video_renderer))
     if not _print_json(args, machine_info() | stats):
         print(
             f"{stats['task']}: success {stats['success_rate']:.1%} ({stats['successes']}/{stats['episodes']} "
@@ -194,7 +194,7 @@ def view(args: argparse.Namespace) -> int:
 
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
     result = view(args.task, args.policy, args.instances, args.impl, args.seed, args.steps, args.video or None,
-                  log=log)
+                  log=log, video_renderer=args.video_renderer)
     if not _print_json(args, result) and "video" in result:
         print(f"video: {result['video']}")
     return 0
@@ -257,6 +257,9 @@ COMMON_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "action_noise": (("--action-noise",), dict(type=float, default=0.0, help="DART noise std on executed actions")),
     "randomize": (("--randomize",), dict(action="store_true",
                   help="each instance its own physics, colours, lights and cameras (the task's default ranges)")),
+    "video_renderer": (("--video-renderer",), dict(default="auto", choices=("auto", "batched", "gl"),
+                       help="what draws --video: batched (Warp's ray tracer, all frames in one call; auto on a "
+                            "GPU) or gl (MuJoCo's OpenGL renderer; auto on a CPU)")),
 }
 
 
@@ -284,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         return cmd
 
     d = command("demo", demo, "run a task's scripted expert on N instances; report success and speed",
-                ("task", "num_envs", "impl", "seed", "json", "randomize"))
+                ("task", "num_envs", "impl", "seed", "json", "randomize", "video_renderer"))
     d.add_argument("--steps", type=positive_int, default=None, help="control steps (default: one episode)")
     d.add_argument("--video", default="demo.mp4", help="video of instance 0 ('' for none)")
 
@@ -309,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only-success", action="store_true", help="keep only the episodes the expert succeeded in")
     r.add_argument("--resume", action="store_true", help="continue an interrupted recording up to --episodes")
 
-    p = command("replay", replay, "re-simulate a recorded episode; report the deviation, render it", ("json",))
+    p = command("replay", replay, "re-simulate a recorded episode; report the deviation, render it",
+                ("json", "video_renderer"))
     p.add_argument("--root", required=True, help="dataset directory")
     p.add_argument("--episode", type=int, default=0)
     p.add_argument("--video", default="", help="write the replayed episode to this mp4")
@@ -330,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="any PPOConfig field")
 
     v = command("eval", evaluate, "success rate of a trained policy over many seeded episodes",
-                ("episodes", "impl", "seed", "json", "randomize"), seed=10_000)
+                ("episodes", "impl", "seed", "json", "randomize", "video_renderer"), seed=10_000)
     v.add_argument("--checkpoint", required=True, help="checkpoint.msgpack written by train")
     v.add_argument("--video", default="", help="write one episode of the policy to this mp4")
 
@@ -351,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     w = command("view", view, "watch a policy drive the jitted env in MuJoCo's viewer (or write a video)",
-                ("task", "impl", "seed", "json"))
+                ("task", "impl", "seed", "json", "video_renderer"))
     w.add_argument("--policy", default="expert", help="'expert', 'hold' or a PPO checkpoint of this task")
     w.add_argument("--instances", type=positive_int, default=1, help="instances stepped together ([ ] switch)")
     w.add_argument("--steps", type=positive_int, default=None, help="control steps (default: until closed)")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import platform
+import time
 from collections.abc import Callable
 
 import jax
@@ -27,11 +28,13 @@ def demo(
     video: str | None = "demo.mp4",
     log: Callable[[str], None] = print,
     randomize: bool = False,
+    renderer: str = "auto",
 ) -> dict:
     """Roll out the expert on `num_envs` instances for `steps` control steps (default: one
     episode) in one compiled call; report success, compile and run time, and write a video of
-    instance 0 (front and wrist cameras) unless `video` is empty. With `randomize`, every
-    instance draws its own physics and looks (the task's default ranges)."""
+    instance 0 (front and wrist cameras) unless `video` is empty, drawn by `renderer`
+    (`render.episode_frames`). With `randomize`, every instance draws its own physics and looks
+    (the task's default ranges)."""
     env = make(task, num_envs=num_envs, impl=impl, randomize=randomize)
     steps = steps or env.episode_steps
     randomized = ", randomized" if randomize else ""
@@ -61,6 +64,7 @@ def demo(
         f"{result['physics_steps_per_s']:,.0f} physics steps/s"
     )
     if video:
+        from mjx_lerobot.camera import pixel_renderer
         from mjx_lerobot.render import episode_video, video_geom_groups
 
         qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
@@ -70,9 +74,11 @@ def demo(
             reset_key = jax.random.split(jax.random.key(seed))[0]  # as rollout resets
             values = env.reset_instances(jax.random.fold_in(reset_key, 0)[None]).domain.values
             fields = jax.tree.map(lambda v: np.asarray(v[0]), jax.vmap(env.targets.render_fields)(values))
+        video_start = time.perf_counter()
         path = episode_video(
-            env.scene.mj_model, qpos, mocap, video, CONTROL_HZ, geom_groups=groups, model_fields=fields
+            env.scene, qpos, mocap, video, CONTROL_HZ, geom_groups=groups, model_fields=fields, renderer=renderer
         )
-        result["video"] = str(path)
-        log(f"video of instance 0: {path}")
+        result |= {"video": str(path), "video_renderer": pixel_renderer(renderer)}
+        result["video_s"] = round(time.perf_counter() - video_start, 2)
+        log(f"video of instance 0 ({result['video_renderer']} renderer, {result['video_s']:.1f} s): {path}")
     return result

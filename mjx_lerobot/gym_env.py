@@ -34,11 +34,11 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from mjx_lerobot.camera import as_camera_names
+from mjx_lerobot.camera import as_camera_names, pixel_renderer
 from mjx_lerobot.core import Env, EnvState, Task, seed_keys, select_instances
 from mjx_lerobot.randomize import Ranges
 from mjx_lerobot.registry import load_task, task_from_gym_id
-from mjx_lerobot.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache, warp_available
+from mjx_lerobot.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache
 from mjx_lerobot.spec import AGENT_POS, OBS_TYPES
 from mjx_lerobot.units import JointUnits
 
@@ -488,19 +488,6 @@ class SO101VectorEnv(gym.vector.VectorEnv):
 
 def _row(fields: dict[str, np.ndarray] | None, i: int) -> dict[str, np.ndarray] | None:
     return None if fields is None else {name: value[i] for name, value in fields.items()}
-
-
-def pixel_renderer(renderer: str = "auto", impl: str = "auto") -> str:
-    """'batched' or 'gl'. 'auto': the batched ray tracer on a GPU, where it draws thousands of
-    instances in one call (unless physics was asked to run on MJX-JAX, which it cannot draw);
-    on a CPU the GL renderer, which measured faster there
-    (benchmarks/results/pixels_cpu-2core.json: Warp's CPU ray tracer runs on one thread)."""
-    if renderer not in ("auto", "batched", "gl"):
-        raise ValueError(f"renderer must be 'auto', 'batched' or 'gl', got {renderer!r}")
-    if renderer == "auto":
-        on_gpu = jax.default_backend() == "gpu" and warp_available()
-        return "batched" if on_gpu and impl != "jax" else "gl"
-    return renderer
 
 
 class SO101Env(gym.Env):

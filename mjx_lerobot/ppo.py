@@ -787,8 +787,9 @@ def evaluate(
     }
 
 
-def policy_video(result: TrainResult, path: str | Path, seed: int = 0) -> Path:
-    """One seeded episode of the deterministic policy, front and wrist cameras, to an mp4."""
+def policy_video(result: TrainResult, path: str | Path, seed: int = 0, renderer: str = "auto") -> Path:
+    """One seeded episode of the deterministic policy, front and wrist cameras, to an mp4
+    (drawn by `renderer`, see `render.episode_frames`)."""
     from mjx_lerobot.core import rollout
     from mjx_lerobot.render import episode_video, video_geom_groups
 
@@ -796,7 +797,8 @@ def policy_video(result: TrainResult, path: str | Path, seed: int = 0) -> Path:
     _, traj = rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
     qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
     groups = video_geom_groups(env.task)
-    return episode_video(env.scene.mj_model, qpos, mocap, path, round(1 / env.ctrl_dt), geom_groups=groups)
+    fps = round(1 / env.ctrl_dt)
+    return episode_video(env.scene, qpos, mocap, path, fps, geom_groups=groups, renderer=renderer)
 
 
 def save(result: TrainResult, path: str | Path) -> Path:

@@ -407,8 +407,7 @@ def record(cfg: RecordConfig) -> dict:
     import datasets
     from tqdm import tqdm
 
-    from mjx_lerobot.camera import CameraConfig
-    from mjx_lerobot.gym_env import pixel_renderer
+    from mjx_lerobot.camera import CameraConfig, pixel_renderer
     from mjx_lerobot.registry import load_task, make
     from mjx_lerobot.render import Renderer
 
@@ -421,7 +420,7 @@ def record(cfg: RecordConfig) -> dict:
     drawn = dict(cameras=cfg.cameras, image_size=(cfg.height, cfg.width)) if batched else {}
     env = make(cfg.task, num_envs=cfg.num_envs, impl=cfg.impl, randomize=cfg.randomize, **drawn)
     if cfg.cameras:  # before anything is written (the batched renderer has checked already)
-        CameraConfig(tuple(cfg.cameras), cfg.height, cfg.width).check(env.scene)
+        CameraConfig(tuple(cfg.cameras), cfg.height, cfg.width).check(env.scene.mj_model)
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
     features = dataset_features(env, cfg.cameras, cfg.height, cfg.width)
     dataset, meta = _open_dataset(cfg, env, features)
@@ -511,9 +510,12 @@ def load_episode(root: str | Path, episode: int, repo_id: str | None = None) -> 
     return meta, episode_data
 
 
-def replay(root: str | Path, episode: int, video: str | None = None, impl: str | None = None) -> dict:
+def replay(
+    root: str | Path, episode: int, video: str | None = None, impl: str | None = None, renderer: str = "auto"
+) -> dict:
     """Re-simulate a recorded episode from its first state and its executed actions; report the
-    largest deviation from the recorded states."""
+    largest deviation from the recorded states. `video`: also write the replay there, drawn by
+    `renderer` (`render.episode_frames`)."""
     from mjx_lerobot.registry import make
     from mjx_lerobot.render import episode_video, video_geom_groups
 
@@ -561,10 +563,11 @@ def replay(root: str | Path, episode: int, video: str | None = None, impl: str |
         states = np.concatenate([ep["sim.qpos"][:1], qpos])
         mocap = np.concatenate([ep["sim.mocap_pos"], ep["sim.mocap_pos"][-1:]])
         size = dict(height=config["height"], width=config["width"], geom_groups=video_geom_groups(env.task))
+        size["renderer"] = renderer
         if randomized:  # the episode's own colours, lights and cameras
             fields = jax.vmap(env.targets.render_fields)(state.domain.values)
             size["model_fields"] = jax.tree.map(lambda v: np.asarray(v[0]), fields)
-        result["video"] = str(episode_video(env.scene.mj_model, states, mocap, video, round(1.0 / env.ctrl_dt), **size))
+        result["video"] = str(episode_video(env.scene, states, mocap, video, round(1.0 / env.ctrl_dt), **size))
     return result
 
 

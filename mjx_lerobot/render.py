@@ -1,4 +1,5 @@
-"""Offscreen rendering of one instance with MuJoCo's CPU renderer (MUJOCO_GL=egl headless)."""
+"""Offscreen rendering of one instance with MuJoCo's OpenGL renderer (MUJOCO_GL=egl headless),
+and episode videos from it or from the batched ray tracer (`mjx_lerobot.camera`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+
+from mjx_lerobot.camera import CameraConfig, pixel_renderer, render_states
+from mjx_lerobot.scene import Scene
 
 MARKER_GROUP = 4  # the target marker (assets/tabletop.xml): shown to people, not to every policy
 
@@ -101,8 +105,41 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int) -> Path:
     return path
 
 
+def episode_frames(
+    scene: Scene,
+    qpos: np.ndarray,
+    mocap_pos: np.ndarray | None,
+    cameras: Sequence[str] = ("front", "wrist"),
+    height: int = 240,
+    width: int = 320,
+    geom_groups: Sequence[int] = (0, 1, 2, 4),
+    model_fields: Mapping[str, np.ndarray] | None = None,
+    renderer: str = "auto",
+) -> np.ndarray:
+    """One instance's episode, qpos [T, nq] (and mocap_pos [T, nmocap, 3]), as frames
+    [T, H, W * len(cameras), 3] uint8, cameras side by side.
+
+    `renderer`: 'batched' draws all T states in one call of MuJoCo Warp's ray tracer (what the
+    policy cameras and `record` use on a GPU; it has no transparency, so translucent markers
+    come out opaque), 'gl' one state at a time with MuJoCo's OpenGL renderer (multisampled),
+    'auto' the batched one on a GPU and GL on a CPU, where it measured faster.
+    `model_fields`: the instance's randomized visuals (`randomize.Targets.render_fields`), if any.
+    """
+    if pixel_renderer(renderer) == "batched":
+        config = CameraConfig(tuple(cameras), height, width, geom_groups=tuple(geom_groups))
+        fields = None if model_fields is None else dict(model_fields)
+        images = render_states(scene, qpos, mocap_pos, config, fields)
+        return np.concatenate([images[camera] for camera in cameras], axis=2)
+    gl = Renderer(scene.mj_model, height, width, geom_groups)
+    try:
+        mocap_pos = None if mocap_pos is None else np.asarray(mocap_pos)
+        return gl.frames(np.asarray(qpos), mocap_pos, cameras, model_fields)
+    finally:
+        gl.close()
+
+
 def episode_video(
-    mj_model: mujoco.MjModel,
+    scene: Scene,
     qpos: np.ndarray,
     mocap_pos: np.ndarray | None,
     path: str | Path,
@@ -112,16 +149,11 @@ def episode_video(
     width: int = 320,
     geom_groups: Sequence[int] = (0, 1, 2, 4),
     model_fields: Mapping[str, np.ndarray] | None = None,
+    renderer: str = "auto",
 ) -> Path:
-    """One instance's episode, qpos [T, nq] (and mocap_pos [T, nmocap, 3]), cameras side by side,
-    to an mp4 (or a gif): what demo, eval --video and replay --video write. `model_fields`: the
-    instance's randomized visuals (`randomize.Targets.render_fields`), if any."""
-    renderer = Renderer(mj_model, height, width, geom_groups)
-    try:
-        mocap_pos = None if mocap_pos is None else np.asarray(mocap_pos)
-        frames = renderer.frames(np.asarray(qpos), mocap_pos, cameras, model_fields)
-    finally:
-        renderer.close()
+    """`episode_frames` to an mp4 (or a gif): what demo, eval --video, replay --video and
+    view --video write."""
+    frames = episode_frames(scene, qpos, mocap_pos, cameras, height, width, geom_groups, model_fields, renderer)
     return write_video(path, frames, fps=fps)
 
 

@@ -47,6 +47,16 @@ def load_mj_model(scene_file: str) -> mujoco.MjModel:
 
 
 @functools.cache
+def quiet_warp() -> None:
+    """Keep Warp's start-up banner and its line per kernel module load off stdout (where they
+    would break `--json` output); its warnings still show."""
+    import warp
+
+    warp.config.quiet = True
+    if hasattr(warp, "LOG_WARNING"):
+        warp.config.log_level = warp.LOG_WARNING
+
+
 def warp_available() -> bool:
     """True when MuJoCo Warp can run here (warp-lang and mujoco-warp import)."""
     try:
@@ -198,14 +208,9 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
     if impl == "warp":
         # We report overflows in EnvState.fault ourselves; the solver-iteration warning is
         # printed from inside kernels and would flood the console without adding anything.
-        import warp
         from mujoco_warp import OverflowType
 
-        # Warp logs a line per kernel module load at its default level; warnings still show.
-        warp.config.quiet = True
-        if hasattr(warp, "LOG_WARNING"):
-            warp.config.log_level = warp.LOG_WARNING
-
+        quiet_warp()
         quiet = int(OverflowType.ALL) & ~int(OverflowType.ITERATIONS | OverflowType.LS_ITERATIONS)
         mjx_model = mjx_model.replace(opt=mjx_model.opt.replace(_impl=mjx_model.opt._impl.replace(warn_overflow=quiet)))
     arm_joints = [mj_model.joint(name) for name in JOINTS]

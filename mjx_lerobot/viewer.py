@@ -116,9 +116,11 @@ def view(
     realtime: bool = True,
     launch: Callable[..., Any] | None = None,
     log: Callable[[str], None] = print,
+    video_renderer: str = "auto",
 ) -> dict:
     """Step `instances` of `task` under `policy` and show them: in the viewer until it is closed
-    (or for `steps` control steps), or, with `video`, one episode of instance 0 to that file."""
+    (or for `steps` control steps), or, with `video`, one episode of instance 0 to that file
+    (drawn by `video_renderer`, see `render.episode_frames`)."""
     from mjx_lerobot.registry import make
 
     if instances < 1:
@@ -138,8 +140,8 @@ def view(
             state = step(state, jax.random.fold_in(key, t))
             qpos.append(np.asarray(state.data.qpos[0]))
             mocap.append(np.asarray(state.data.mocap_pos[0]))
-        path = episode_video(env.scene.mj_model, np.stack(qpos), np.stack(mocap), video, fps,
-                             geom_groups=video_geom_groups(env.task))
+        path = episode_video(env.scene, np.stack(qpos), np.stack(mocap), video, fps,
+                             geom_groups=video_geom_groups(env.task), renderer=video_renderer)
         return {"task": task, "policy": policy, "impl": env.impl, "frames": steps, "video": str(path)}
 
     shown = [0]

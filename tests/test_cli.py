@@ -13,9 +13,11 @@ from mjx_lerobot import cli
 def test_demo_reports_success_and_writes_video(tmp_path, capsys):
     video = tmp_path / "demo.mp4"
     argv = ["demo", "--task", "reach", "--num-envs", "4", "--steps", "45"]  # impl auto: "c" on a CPU
-    cli.main(argv + ["--video", str(video), "--json"])
+    # Physics on MuJoCo C, the video from Warp's batched ray tracer (the GPU's default; GL is
+    # the CPU's and draws the other videos tested here).
+    cli.main(argv + ["--video", str(video), "--video-renderer", "batched", "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert report["num_envs"] == 4 and report["impl"] == "c"
+    assert report["num_envs"] == 4 and report["impl"] == "c" and report["video_renderer"] == "batched"
     assert report["success_rate"] == 1.0  # the reach expert gets there within 1.5 s
     assert report["physics_steps_per_s"] > 0
     frames = iio.imread(video)

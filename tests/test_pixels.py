@@ -11,7 +11,8 @@ import pytest
 from conftest import hold_action
 
 import mjx_lerobot
-from mjx_lerobot.render import Renderer
+from mjx_lerobot.camera import CameraConfig, render_states
+from mjx_lerobot.render import Renderer, episode_frames
 
 N = 3
 H, W = 72, 96
@@ -79,6 +80,28 @@ def test_gl_and_batched_renderers_agree_on_the_cube(cam_env, cam_state):
             assert np.abs(cube_centroid(gl_front) - cube_centroid(batched)).max() < 1.0
     finally:
         gl.close()
+
+
+def test_episode_videos_from_the_batched_renderer_match_gl(c_env, c_state0):
+    # An "episode" of c_env's 4 reset states (physics on MuJoCo C: put on Warp only to draw),
+    # two frames per render call so the chunking and its padding run too.
+    qpos, mocap = np.asarray(c_state0.data.qpos), np.asarray(c_state0.data.mocap_pos)
+    groups = c_env.task.camera_geom_groups
+    frames = {
+        renderer: episode_frames(c_env.scene, qpos, mocap, ("front", "wrist"), H, W, groups, renderer=renderer)
+        for renderer in ("batched", "gl")
+    }
+    config = CameraConfig(("front",), H, W, geom_groups=tuple(groups))
+    chunked = render_states(c_env.scene, qpos[:3], mocap[:3], config, max_worlds=2)["front"]
+    for renderer, video in frames.items():
+        assert video.shape == (len(qpos), H, 2 * W, 3) and video.dtype == np.uint8, renderer
+    np.testing.assert_array_equal(chunked, frames["batched"][:3, :, :W])
+    for t in range(len(qpos)):  # the front camera's half of each frame: the same cube, in place
+        batched, gl = frames["batched"][t, :, :W], frames["gl"][t, :, :W]
+        assert np.abs(cube_centroid(batched) - cube_centroid(gl)).max() < 1.0, t
+    assert not np.array_equal(frames["batched"][0], frames["batched"][1])  # each frame its own state
+    with pytest.raises(ValueError, match=r"qpos must be \[T >= 1, nq="):
+        episode_frames(c_env.scene, qpos[:, :5], None, renderer="batched")
 
 
 def test_images_follow_the_state_after_a_step_and_an_auto_reset(cam_env, cam_state):
