@@ -96,7 +96,7 @@ def test_bad_config_and_checkpoint_fail_clearly(tmp_path):
 def pixel_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("pixel_run")
     argv = ["train", "--task", "reach", "--obs", "pixels", "--cameras", "front,wrist", "--image-size", "32"]
-    argv += ["--num-envs", "32", "--steps", "1024", "--impl", "warp", "--out", str(out), "--eval-episodes", "8"]
+    argv += ["--num-envs", "8", "--steps", "256", "--impl", "warp", "--out", str(out), "--eval-episodes", "8"]
     argv += ["--set", "unroll_length=8", "--set", "updates_per_chunk=2", "--set", "num_minibatches=2"]
     argv += ["--set", "conv_channels=[16, 32, 32]", "--set", "hidden=[64, 64]"]
     assert main(argv) == 0
