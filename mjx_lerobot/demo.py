@@ -12,6 +12,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
+from mjx_lerobot.camera import pixel_renderer
 from mjx_lerobot.core import timed_rollout
 from mjx_lerobot.expert import expert_policy
 from mjx_lerobot.registry import make
@@ -35,6 +36,7 @@ def demo(
     instance 0 (front and wrist cameras) unless `video` is empty, drawn by `renderer`
     (`render.episode_frames`). With `randomize`, every instance draws its own physics and looks
     (the task's default ranges)."""
+    video_renderer = pixel_renderer(renderer)  # a bad name fails now, not after the rollout
     env = make(task, num_envs=num_envs, impl=impl, randomize=randomize)
     steps = steps or env.episode_steps
     randomized = ", randomized" if randomize else ""
@@ -64,7 +66,6 @@ def demo(
         f"{result['physics_steps_per_s']:,.0f} physics steps/s"
     )
     if video:
-        from mjx_lerobot.camera import pixel_renderer
         from mjx_lerobot.render import episode_video, video_geom_groups
 
         qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
@@ -76,9 +77,9 @@ def demo(
             fields = jax.tree.map(lambda v: np.asarray(v[0]), jax.vmap(env.targets.render_fields)(values))
         video_start = time.perf_counter()
         path = episode_video(
-            env.scene, qpos, mocap, video, CONTROL_HZ, geom_groups=groups, model_fields=fields, renderer=renderer
+            env.scene, qpos, mocap, video, CONTROL_HZ, geom_groups=groups, model_fields=fields, renderer=video_renderer
         )
-        result |= {"video": str(path), "video_renderer": pixel_renderer(renderer)}
+        result |= {"video": str(path), "video_renderer": video_renderer}
         result["video_s"] = round(time.perf_counter() - video_start, 2)
         log(f"video of instance 0 ({result['video_renderer']} renderer, {result['video_s']:.1f} s): {path}")
     return result
