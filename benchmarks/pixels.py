@@ -7,8 +7,9 @@ One run, side by side, on lift_cube with the scripted expert and the front + wri
 - batched: physics and rendering fused in one compiled rollout (`Env(cameras=...)`): camera
   frames/s, env steps/s, compile time and the state's bytes per instance, per (num_envs, size);
 - GL: MuJoCo's OpenGL renderer drawing the same states (the rollout's qpos), one process per
-  core: as policy cameras draw (the scene's 1024^2 shadow map, no multisampling), with MuJoCo's
-  4x multisampling, and with its default 4096^2 shadow map too (the scene before);
+  core: as policy cameras draw (no multisampling, a shadow map sized to the image), with the
+  scene's 1024^2 map, with MuJoCo's 4x multisampling, and with its default 4096^2 map too
+  (the scene before);
 - the Gym adapter's pixel observations (LeRobot's 240x320 default) through each renderer.
 Writes benchmarks/results/pixels_<device>.json.
 """
@@ -70,8 +71,7 @@ def _gl_worker(args: tuple) -> tuple[int, float]:
     from mjx_lerobot.scene import load_mj_model
 
     model = load_mj_model("scene_cube.xml")
-    model.vis.quality.shadowsize = shadowsize
-    renderer = Renderer(model, size, size, (0, 2), antialias=antialias)
+    renderer = Renderer(model, size, size, (0, 2), antialias=antialias, shadow_size=shadowsize)
     renderer.views(qpos[0], mocap[0], CAMERAS)  # GL context and shadow map set up untimed
     t0 = time.perf_counter()
     for q, m in zip(qpos, mocap, strict=True):
@@ -82,9 +82,13 @@ def _gl_worker(args: tuple) -> tuple[int, float]:
 
 
 def measure_gl(
-    qpos: np.ndarray, mocap: np.ndarray, size: int, shadowsize: int, workers: int, antialias: bool = False
+    qpos: np.ndarray, mocap: np.ndarray, size: int, shadowsize: int | None, workers: int, antialias: bool = False
 ) -> dict:
-    """The same states ([T, n] qpos) drawn by GL in `workers` processes, each a share of them."""
+    """The same states ([T, n] qpos) drawn by GL in `workers` processes, each a share of them;
+    `shadowsize` None: the map `Renderer` sizes to the image."""
+    from mjx_lerobot.render import shadow_map_size
+
+    shadowsize = shadowsize or shadow_map_size(size, size)
     states = qpos.reshape(-1, qpos.shape[-1]), mocap.reshape(-1, *mocap.shape[2:])
     shares = [(states[0][w::workers], states[1][w::workers], size, shadowsize, antialias) for w in range(workers)]
     t0 = time.perf_counter()
@@ -153,8 +157,9 @@ def main() -> None:
                 f"{row['env_steps_per_s']:>9,.0f} env steps/s  compile {row['compile_s']:.0f} s",
                 flush=True,
             )
-        # Policy cameras now; with multisampling (until record_speed.py's change); the scene before.
-        for shadowsize, antialias in ((1024, False), (1024, True), (4096, True)):
+        # Policy cameras now (shadow map sized to the image); with the scene's 1024^2 map; with
+        # multisampling (until record_speed.py's change); the scene before.
+        for shadowsize, antialias in ((None, False), (1024, False), (1024, True), (4096, True)):
             try:
                 row = measure_gl(*states, size, shadowsize, workers, antialias)
             except Exception as err:  # e.g. no EGL on a headless GPU machine: say so, keep going

@@ -4,6 +4,7 @@ and episode videos from it or from the batched ray tracer (`mjx_lerobot.camera`)
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,15 @@ from mjx_lerobot.scene import Scene
 MARKER_GROUP = 4  # the target marker (assets/tabletop.xml): shown to people, not to every policy
 
 
+def shadow_map_size(height: int, width: int) -> int:
+    """The shadow map for images of this size: the power of two at or above 1.5x the longer
+    side (at least 256). A finer map changes nothing visible at that resolution and costs a
+    pass over every texel per camera: on a 2-core CPU, policy cameras at 64^2 and 128^2 drew
+    1.8-2.1x the frames with 256^2 than with the scene's 1024^2 (benchmarks/pixels.py); a
+    multisampled 240 x 320 video gains little (benchmarks/video.py)."""
+    return max(256, 1 << math.ceil(math.log2(1.5 * max(height, width))))
+
+
 class Renderer:
     """Render frames of a scene from stored qpos / mocap_pos, camera by name.
 
@@ -24,6 +34,8 @@ class Renderer:
     `camera_geom_groups` for what its policy sees, or `video_geom_groups(task)` for people.
     `antialias=False` (policy cameras) draws without multisampling, as the batched ray tracer
     does: 1.4-1.5x the frames on a CPU (benchmarks/pixels.py), and the two renderers agree closer.
+    `shadow_size`: the shadow map's side; by default `shadow_map_size(height, width)`, at most
+    the scene's own.
     """
 
     def __init__(
@@ -33,10 +45,13 @@ class Renderer:
         width: int = 320,
         geom_groups: Sequence[int] = (0, 1, 2),
         antialias: bool = True,
+        shadow_size: int | None = None,
     ):
         self.model = copy.copy(mj_model)  # its own: `views(..., model_fields=...)` writes into it
         if not antialias:
             self.model.vis.quality.offsamples = 0
+        quality = self.model.vis.quality
+        quality.shadowsize = shadow_size or min(int(quality.shadowsize), shadow_map_size(height, width))
         self.data = mujoco.MjData(self.model)
         self._renderer = mujoco.Renderer(self.model, height, width)
         self._option = mujoco.MjvOption()

@@ -12,7 +12,7 @@ from conftest import hold_action
 
 import mjx_lerobot
 from mjx_lerobot.camera import CameraConfig, render_states
-from mjx_lerobot.render import Renderer, episode_frames
+from mjx_lerobot.render import Renderer, episode_frames, shadow_map_size
 
 N = 3
 H, W = 72, 96
@@ -80,6 +80,28 @@ def test_gl_and_batched_renderers_agree_on_the_cube(cam_env, cam_state):
             assert np.abs(cube_centroid(gl_front) - cube_centroid(batched)).max() < 1.0
     finally:
         gl.close()
+
+
+def test_a_shadow_map_sized_to_the_image_draws_what_the_scene_map_draws(c_env, c_state0):
+    """GL's shadow map follows the image (256^2 at 72x96, not the scene's 1024^2): few pixels
+    change, where a map far too coarse for the image (64^2) visibly moves the shadow edges."""
+    qpos, mocap = np.asarray(c_state0.data.qpos), np.asarray(c_state0.data.mocap_pos)
+    model, groups = c_env.scene.mj_model, c_env.task.camera_geom_groups
+    assert shadow_map_size(H, W) == 256 < model.vis.quality.shadowsize
+    assert shadow_map_size(480, 640) == 1024 and shadow_map_size(240, 320) == 512
+
+    def changed_pixels(shadow_size: int | None) -> float:
+        """Share of pixels more than 16 levels off the scene map's image."""
+        images = []
+        for size in (shadow_size, model.vis.quality.shadowsize):
+            gl = Renderer(model, H, W, groups, antialias=False, shadow_size=size)
+            images.append(gl.frames(qpos, mocap, ("front", "wrist")).astype(int))
+            gl.close()
+        return float((np.abs(images[0] - images[1]).max(axis=-1) > 16).mean())
+
+    sized, coarse = changed_pixels(None), changed_pixels(64)
+    print(f"pixels changed: sized map {sized:.2%}, 64^2 map {coarse:.2%}")
+    assert sized < 0.015 and coarse > 2 * sized
 
 
 def test_episode_videos_from_the_batched_renderer_match_gl(c_env, c_state0):
