@@ -87,6 +87,7 @@ def main() -> None:
         print(f"{condition:22s}" + "".join(f" {results[n]['eval'][condition]['success_rate']:19.1%}" for n in runs))
     report = machine_info() | {
         "task": args.task, "obs": args.obs, "episodes": args.episodes, "shifts": SHIFTS, "results": results,
+        "args": vars(args),
     }
     suffix = "" if args.obs == "state" else f"_{args.obs}"
     path = Path(args.out or Path(__file__).parent / "results" / f"robustness_{args.task}{suffix}_{device_tag()}.json")
