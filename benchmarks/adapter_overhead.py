@@ -15,7 +15,7 @@ import argparse
 
 from backends import write_report
 
-from mjx_lerobot.bench import measure_adapter
+from mjx_lerobot.bench.suite import measure_adapter
 
 
 def main() -> None:

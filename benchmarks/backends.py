@@ -17,8 +17,8 @@ import jax
 import numpy as np
 
 import mjx_lerobot
-from mjx_lerobot.core import timed_rollout
 from mjx_lerobot.report import device_tag, machine_info
+from mjx_lerobot.sim.rollout import timed_rollout
 
 
 def write_report(name: str, results: list[dict], out: str | None = None) -> Path:

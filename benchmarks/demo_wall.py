@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="JSON path (default benchmarks/results/demo_<device>.json)")
     parser.add_argument("--note", default="", help="stored with the results, e.g. which code ran")
     args = parser.parse_args()
-    demo = [sys.executable, "-m", "mjx_lerobot.cli", "demo", "--num-envs", str(args.num_envs), "--json"]
+    demo = [sys.executable, "-m", "mjx_lerobot.apps.cli", "demo", "--num-envs", str(args.num_envs), "--json"]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         # An empty cache of our own; Warp's kernel cache is not touched (impl c on a CPU).

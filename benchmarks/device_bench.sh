@@ -16,7 +16,7 @@ mkdir -p "$out"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 || true
   # -P: the checkout's mjx_lerobot/ lacks tasks/ and assets/ (they are mapped in at install), so
   # the installed copy in /tmp/site must win over the current directory.
-  python3 -P -m mjx_lerobot.cli bench --task lift_cube --impl warp,jax \
+  python3 -P -m mjx_lerobot.apps.cli bench --task lift_cube --impl warp,jax \
     --num-envs "${NUM_ENVS:-1,64,512,2048,8192,16384}" --jax-num-envs "${JAX_NUM_ENVS:-512,8192}" \
     --steps "${STEPS:-100}" --max-seconds "${MAX_SECONDS:-400}" --adapter-envs "${ADAPTER_ENVS:-1024}" \
     --peer-python python3 \

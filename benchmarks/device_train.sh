@@ -12,6 +12,6 @@ num_envs=${2:-4096}
 minutes=${3:-5}
 out=${OUT:-runs}
 # The progress bar redraws with carriage returns; keep every 10th redraw for the log.
-python3 -P -m mjx_lerobot.cli train --task "$task" --num-envs "$num_envs" --steps 1_000_000_000 --impl warp \
+python3 -P -m mjx_lerobot.apps.cli train --task "$task" --num-envs "$num_envs" --steps 1_000_000_000 --impl warp \
   --max-minutes "$minutes" --out "$out/$task" --eval-episodes 1000 2>&1 |
   tr '\r' '\n' | grep -v '^ *$' | awk 'NR % 10 == 1 || !/it\/s|step\/s|steps\/s/'

@@ -16,7 +16,7 @@ mkdir -p "$out"
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 || true
   if [ "$task" = reach ]; then
-    python3 -P -m mjx_lerobot.cli train --task reach --obs pixels --cameras front,wrist --image-size "$size" \
+    python3 -P -m mjx_lerobot.apps.cli train --task reach --obs pixels --cameras front,wrist --image-size "$size" \
       --num-envs "${NUM_ENVS:-1024}" --steps 1_000_000_000 --impl warp --max-minutes "${MINUTES:-5}" \
       --out "$out/reach_pixels" --eval-episodes 1000
   else

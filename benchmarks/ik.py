@@ -1,4 +1,4 @@
-"""The scripted experts' IK (`mjx_lerobot.ik.ArmIK.solve`, written on scalars) against the
+"""The scripted experts' IK (`mjx_lerobot.sim.ik.ArmIK.solve`, written on scalars) against the
 same damped least-squares solve written on arrays, side by side in one run.
 
 Two array forms, both on the scene's forward kinematics over (3,)-vectors with the 6 x 6
@@ -22,9 +22,9 @@ import jax.numpy as jp
 import numpy as np
 from mujoco import mjx
 
-from mjx_lerobot.ik import ArmIK, down_pose
 from mjx_lerobot.report import device_tag, machine_info
-from mjx_lerobot.scene import build_scene
+from mjx_lerobot.sim.ik import ArmIK, down_pose
+from mjx_lerobot.sim.scene import build_scene
 
 
 def array_solve(ik: ArmIK, analytic: bool):

@@ -30,8 +30,8 @@ CAMERAS = ("front", "wrist")
 
 def measure_batched(num_envs: int, size: int, steps: int) -> tuple[dict, np.ndarray, np.ndarray]:
     import mjx_lerobot
-    from mjx_lerobot.core import timed_rollout
-    from mjx_lerobot.expert import expert_policy
+    from mjx_lerobot.sim.expert import expert_policy
+    from mjx_lerobot.sim.rollout import timed_rollout
 
     env = mjx_lerobot.Env(
         mjx_lerobot.load_task("lift_cube"), num_envs, impl="warp", cameras=CAMERAS, image_size=(size, size)
@@ -67,8 +67,8 @@ def measure_batched(num_envs: int, size: int, steps: int) -> tuple[dict, np.ndar
 def _gl_worker(args: tuple) -> tuple[int, float]:
     qpos, mocap, size, shadowsize, antialias = args
     import mjx_lerobot  # noqa: F401  (sets MUJOCO_GL for headless rendering)
-    from mjx_lerobot.render import Renderer
-    from mjx_lerobot.scene import load_mj_model
+    from mjx_lerobot.sim.render import Renderer
+    from mjx_lerobot.sim.scene import load_mj_model
 
     model = load_mj_model("scene_cube.xml")
     renderer = Renderer(model, size, size, (0, 2), antialias=antialias, shadow_size=shadowsize)
@@ -86,7 +86,7 @@ def measure_gl(
 ) -> dict:
     """The same states ([T, n] qpos) drawn by GL in `workers` processes, each a share of them;
     `shadowsize` None: the map `Renderer` sizes to the image."""
-    from mjx_lerobot.render import shadow_map_size
+    from mjx_lerobot.sim.render import shadow_map_size
 
     shadowsize = shadowsize or shadow_map_size(size, size)
     states = qpos.reshape(-1, qpos.shape[-1]), mocap.reshape(-1, *mocap.shape[2:])

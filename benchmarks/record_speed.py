@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from mjx_lerobot import record as rec
-from mjx_lerobot import render
+from mjx_lerobot.lerobot import record as rec
 from mjx_lerobot.report import device_tag, machine_info
+from mjx_lerobot.sim import render
 
 VARIANTS = ("before", "streaming", "gl", "batched")
 

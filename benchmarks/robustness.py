@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mjx_lerobot import ppo
-from mjx_lerobot.randomize import nominal_ranges
 from mjx_lerobot.report import device_tag, machine_info
+from mjx_lerobot.rl import ppo
+from mjx_lerobot.sim.randomize import nominal_ranges
 
 #: Held-out shifts: every other field at its nominal value (the training ranges never reach these).
 SHIFTS = {

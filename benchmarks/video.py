@@ -33,9 +33,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import mjx_lerobot
-    from mjx_lerobot.expert import expert_policy
-    from mjx_lerobot.render import Renderer, episode_frames, video_geom_groups
     from mjx_lerobot.report import device_tag, machine_info
+    from mjx_lerobot.sim.expert import expert_policy
+    from mjx_lerobot.sim.render import Renderer, episode_frames, video_geom_groups
 
     lengths = [int(n) for n in args.frames.split(",")]
     env = mjx_lerobot.make("lift_cube", num_envs=1)

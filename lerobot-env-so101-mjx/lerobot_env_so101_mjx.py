@@ -1,5 +1,5 @@
-"""LeRobot plugin entry: importing it registers the `so101_mjx` env type (see mjx_lerobot.lerobot_env)."""
+"""LeRobot plugin entry: importing it registers the `so101_mjx` env type (see mjx_lerobot.lerobot.config)."""
 
-from mjx_lerobot.lerobot_env import SO101MjxEnvConfig
+from mjx_lerobot.lerobot.config import SO101MjxEnvConfig
 
 __all__ = ["SO101MjxEnvConfig"]

@@ -15,9 +15,10 @@ import jax.numpy as jp
 from flax import struct
 from mujoco import mjx
 
-from mjx_lerobot import expert, tabletop
-from mjx_lerobot.core import Task
-from mjx_lerobot.scene import Scene, ee_pose
+from mjx_lerobot.lerobot.hub import hub_entry_point
+from mjx_lerobot.sim import expert, tabletop
+from mjx_lerobot.sim.scene import Scene, ee_pose
+from mjx_lerobot.sim.task import Task
 
 BIN_INNER_HALF = 0.04  # m, half the bin's inside width (scene_bin.xml)
 BIN_WALL_HEIGHT = 0.03  # m
@@ -100,4 +101,4 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 TASK = Task.from_module(globals(), name="place_in_bin", scene="scene_bin.xml", episode_steps=240,
                         instruction="Put the red cube in the blue bin.")
-make_env = TASK.make_env  # EnvHub entry point (LeRobot): make_env(n_envs, use_async_envs, cfg)
+make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

@@ -23,9 +23,10 @@ import numpy as np
 from flax import struct
 from mujoco import mjx
 
-from mjx_lerobot import expert, tabletop
-from mjx_lerobot.core import Task
-from mjx_lerobot.scene import Scene, ee_pose
+from mjx_lerobot.lerobot.hub import hub_entry_point
+from mjx_lerobot.sim import expert, tabletop
+from mjx_lerobot.sim.scene import Scene, ee_pose
+from mjx_lerobot.sim.task import Task
 
 OBJECTS, ROUND = tabletop.OBJECTS, tabletop.ROUND  # scene_objects.xml's bodies; which are round
 FLAT_TOPPED = (0, 1, 2)  # what can be stacked, and stacked on
@@ -121,4 +122,4 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 TASK = Task.from_module(globals(), name="put_object", scene="scene_objects.xml", episode_steps=240,
                         instruction="Put the named object on the other named object.", instructions=INSTRUCTIONS)
-make_env = TASK.make_env  # EnvHub entry point (LeRobot): make_env(n_envs, use_async_envs, cfg)
+make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

@@ -14,9 +14,10 @@ import jax.numpy as jp
 from flax import struct
 from mujoco import mjx
 
-from mjx_lerobot import expert, tabletop
-from mjx_lerobot.core import Task
-from mjx_lerobot.scene import Scene, ee_pose
+from mjx_lerobot.lerobot.hub import hub_entry_point
+from mjx_lerobot.sim import expert, tabletop
+from mjx_lerobot.sim.scene import Scene, ee_pose
+from mjx_lerobot.sim.task import Task
 
 
 @struct.dataclass
@@ -81,4 +82,4 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 TASK = Task.from_module(globals(), name="reach", scene="scene_reach.xml", episode_steps=90,
                         instruction="Move the gripper to the green target.",
                         camera_geom_groups=(0, 2, 4))  # cameras see the target marker
-make_env = TASK.make_env  # EnvHub entry point (LeRobot): make_env(n_envs, use_async_envs, cfg)
+make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

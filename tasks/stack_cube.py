@@ -14,9 +14,10 @@ import jax.numpy as jp
 from flax import struct
 from mujoco import mjx
 
-from mjx_lerobot import expert, tabletop
-from mjx_lerobot.core import Task
-from mjx_lerobot.scene import Scene, ee_pose
+from mjx_lerobot.lerobot.hub import hub_entry_point
+from mjx_lerobot.sim import expert, tabletop
+from mjx_lerobot.sim.scene import Scene, ee_pose
+from mjx_lerobot.sim.task import Task
 
 BASE = "green_cube"  # the cube to stack on; the one to move is the scene's "cube"
 
@@ -107,4 +108,4 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 TASK = Task.from_module(globals(), name="stack_cube", scene="scene_stack.xml", episode_steps=240,
                         instruction="Stack the red cube on the green cube.")
-make_env = TASK.make_env  # EnvHub entry point (LeRobot): make_env(n_envs, use_async_envs, cfg)
+make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

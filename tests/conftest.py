@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import mjx_lerobot
-from mjx_lerobot.scene import ctrl_to_action
+from mjx_lerobot.sim.scene import ctrl_to_action
 
 NUM_ENVS = 4
 

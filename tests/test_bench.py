@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from mjx_lerobot import bench
-from mjx_lerobot.cli import main
+from mjx_lerobot.apps.cli import main
+from mjx_lerobot.bench import suite as bench
 
 
 def test_bench_report_is_consistent(tmp_path, capsys):

@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import pytest
 
 import mjx_lerobot
-from mjx_lerobot import cli
+from mjx_lerobot.apps import cli
 
 
 def test_demo_reports_success_and_writes_video(tmp_path, capsys):

@@ -10,8 +10,8 @@ import pytest
 from conftest import NUM_ENVS, hold_action
 
 import mjx_lerobot
-from mjx_lerobot.scene import ctrl_to_action
-from mjx_lerobot.tabletop import CUBE_HALF
+from mjx_lerobot.sim.scene import ctrl_to_action
+from mjx_lerobot.sim.tabletop import CUBE_HALF
 
 N = NUM_ENVS
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from mujoco import mjx
 
-from mjx_lerobot.ik import ArmIK, down_pose
-from mjx_lerobot.kinematics import Kinematics
-from mjx_lerobot.scene import assets_dir, build_scene
+from mjx_lerobot.physics.kinematics import Kinematics
+from mjx_lerobot.sim.ik import ArmIK, down_pose
+from mjx_lerobot.sim.scene import assets_dir, build_scene
 
 FIELDS = ("xpos", "xquat", "xmat", "xipos", "ximat", "xanchor", "xaxis")
 FIELDS += ("geom_xpos", "geom_xmat", "site_xpos", "site_xmat")

@@ -33,8 +33,8 @@ from lerobot.envs.utils import (  # noqa: E402
 )
 
 import mjx_lerobot  # noqa: E402
-from mjx_lerobot.gym_env import SO101VectorEnv  # noqa: E402
-from mjx_lerobot.lerobot_env import SO101MjxEnvConfig  # noqa: E402
+from mjx_lerobot.lerobot.config import SO101MjxEnvConfig  # noqa: E402
+from mjx_lerobot.lerobot.gym_env import SO101VectorEnv  # noqa: E402
 
 TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
 
@@ -158,10 +158,10 @@ def test_lerobot_eval_cli_runs_unmodified(tmp_path):
     """`lerobot-eval --env.type=so101_mjx ...` with a (randomly initialised) ACT policy."""
     policy_dir = tmp_path / "policy"
     make_policy = f"""
-import mjx_lerobot.lerobot_env
+import mjx_lerobot.lerobot.config
 from lerobot.policies.act.configuration_act import ACTConfig
 from lerobot.policies.factory import make_policy, make_pre_post_processors
-from mjx_lerobot.lerobot_env import SO101MjxEnvConfig
+from mjx_lerobot.lerobot.config import SO101MjxEnvConfig
 cfg = ACTConfig(device="cpu", dim_model=32, n_heads=2, dim_feedforward=64, n_encoder_layers=1,
                 n_decoder_layers=1, chunk_size=5, n_action_steps=5, use_vae=False,
                 pretrained_backbone_weights=None)

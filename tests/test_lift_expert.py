@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mjx_lerobot
-from mjx_lerobot.expert import first_episode_success
+from mjx_lerobot.sim.expert import first_episode_success
 
 NUM_STEPS = 150  # one full episode (5 s): every instance's first episode ends within it
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import mjx_lerobot
-from mjx_lerobot.scene import ctrl_to_action
+from mjx_lerobot.sim.scene import ctrl_to_action
 
 ARM_GEOMS = ("fixed_pad", "moving_pad", "palm", "fixed_tip", "moving_tip")
 FREE_STEPS = 30  # 1 s at 30 Hz

@@ -45,7 +45,7 @@ def test_changing_params_takes_effect_without_a_recompile(c_env, c_state0):
 def test_rollout_takes_params():
     # On impl="c": it compiles in seconds on a CPU, where MJX-JAX takes a minute.
     env = mjx_lerobot.make("lift_cube", num_envs=N, impl="c")
-    hold = lambda state, key: jp.asarray(mjx_lerobot.scene.ctrl_to_action(env.scene, state.data.ctrl))
+    hold = lambda state, key: jp.asarray(mjx_lerobot.sim.scene.ctrl_to_action(env.scene, state.data.ctrl))
     _, traj = mjx_lerobot.rollout(env, hold, jax.random.key(2), 2, params={"hold_steps": jp.array([0, 0, 9, 9])})
     np.testing.assert_array_equal(np.asarray(traj["success"][0]), [True, True, False, False])
     with pytest.raises(ValueError, match="carries its own"):

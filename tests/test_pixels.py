@@ -11,8 +11,8 @@ import pytest
 from conftest import hold_action
 
 import mjx_lerobot
-from mjx_lerobot.camera import CameraConfig, render_states
-from mjx_lerobot.render import Renderer, episode_frames, shadow_map_size
+from mjx_lerobot.sim.camera import CameraConfig, render_states
+from mjx_lerobot.sim.render import Renderer, episode_frames, shadow_map_size
 
 N = 3
 H, W = 72, 96
@@ -148,7 +148,7 @@ def test_images_follow_the_state_after_a_step_and_an_auto_reset(cam_env, cam_sta
 
 
 def test_a_jitted_rollout_with_pixels_stays_on_the_device(cam_env):
-    hold = lambda state, key: mjx_lerobot.scene.ctrl_to_action(cam_env.scene, state.data.ctrl)
+    hold = lambda state, key: mjx_lerobot.sim.scene.ctrl_to_action(cam_env.scene, state.data.ctrl)
     key = jax.random.key(3)
     mjx_lerobot.rollout(cam_env, hold, key, 2, pixels=True)  # compile first: compiling may move constants
     with jax.transfer_guard("disallow"):

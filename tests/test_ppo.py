@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from mjx_lerobot import ppo
-from mjx_lerobot.cli import main
+from mjx_lerobot.apps.cli import main
+from mjx_lerobot.rl import ppo
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_eval_command_reloads_the_checkpoint(reach_run, capsys):
 
 
 def test_policy_drives_the_gym_adapter(reach_run):
-    from mjx_lerobot.gym_env import SO101VectorEnv
+    from mjx_lerobot.lerobot.gym_env import SO101VectorEnv
 
     policy = ppo.gym_policy(ppo.load(reach_run / "checkpoint.msgpack"))
     env = SO101VectorEnv(16, "reach", impl="c")
@@ -126,8 +126,8 @@ def test_pixel_policy_drives_the_gym_adapter_as_in_the_jit(pixel_run):
     on the adapter's own device state."""
     import jax
 
-    from mjx_lerobot.gym_env import SO101VectorEnv
-    from mjx_lerobot.scene import action_to_ctrl
+    from mjx_lerobot.lerobot.gym_env import SO101VectorEnv
+    from mjx_lerobot.sim.scene import action_to_ctrl
 
     result = ppo.load(pixel_run / "checkpoint.msgpack")
     policy = ppo.gym_policy(result)

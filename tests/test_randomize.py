@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import mjx_lerobot
-from mjx_lerobot.core import seed_keys
-from mjx_lerobot.randomize import MAX_LATENCY, Ranges, Targets, nominal_ranges
-from mjx_lerobot.scene import action_to_ctrl, build_scene
+from mjx_lerobot.sim.randomize import MAX_LATENCY, Ranges, Targets, nominal_ranges
+from mjx_lerobot.sim.scene import action_to_ctrl, build_scene
+from mjx_lerobot.sim.task import seed_keys
 
 N = 4
 
@@ -35,9 +35,9 @@ def test_the_nominal_draw_is_the_unrandomized_env_exactly_and_ranges_never_recom
     key = jax.random.key(3)
     _, plain_traj = mjx_lerobot.rollout(plain, random_actions, key, 40)
     _, nominal_traj = mjx_lerobot.rollout(env, random_actions, key, 40, ranges=nominal_ranges())
-    compiled = mjx_lerobot.core._rollout_from_reset._cache_size()
+    compiled = mjx_lerobot.sim.rollout._rollout_from_reset._cache_size()
     _, drawn_traj = mjx_lerobot.rollout(env, random_actions, key, 40)  # the default ranges
-    assert mjx_lerobot.core._rollout_from_reset._cache_size() == compiled  # ranges are traced
+    assert mjx_lerobot.sim.rollout._rollout_from_reset._cache_size() == compiled  # ranges are traced
     # Same seed, same cube placement and actions: identity draws give the unrandomized
     # trajectory, to float32 rounding (XLA fuses the step's arithmetic around the noise and
     # delay differently: measured 2.1e-6 rad apart after 40 steps; each model field given per

@@ -27,11 +27,11 @@ else:
 from lerobot.datasets.lerobot_dataset import LeRobotDataset  # noqa: E402
 
 import mjx_lerobot  # noqa: E402
-from mjx_lerobot.core import seed_keys  # noqa: E402
-from mjx_lerobot.gym_env import SO101VectorEnv  # noqa: E402
-from mjx_lerobot.record import RecordConfig, record, replay  # noqa: E402
-from mjx_lerobot.render import Renderer  # noqa: E402
-from mjx_lerobot.units import MOTOR_NAMES, JointUnits  # noqa: E402
+from mjx_lerobot.lerobot.gym_env import SO101VectorEnv  # noqa: E402
+from mjx_lerobot.lerobot.record import RecordConfig, record, replay  # noqa: E402
+from mjx_lerobot.lerobot.units import MOTOR_NAMES, JointUnits  # noqa: E402
+from mjx_lerobot.sim.render import Renderer  # noqa: E402
+from mjx_lerobot.sim.task import seed_keys  # noqa: E402
 
 REPO_ID = "test/so101_lift"
 
@@ -194,7 +194,7 @@ def test_record_refuses_to_overwrite_and_replay_checks_the_episode(lift_dataset)
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mjx_lerobot.cli", *args]
+    return [sys.executable, "-m", "mjx_lerobot.apps.cli", *args]
 
 
 # Runs `mjx-lerobot record` in a child process whose 3rd episode write gets a real SIGINT from
@@ -202,8 +202,8 @@ def _cli(*args: str) -> list[str]:
 # known point (polling the dataset from outside and signalling after a deadline raced lerobot).
 _CTRL_C_AT_THIRD_WRITE = """
 import signal, sys
-import mjx_lerobot.record as record
-from mjx_lerobot.cli import main
+import mjx_lerobot.lerobot.record as record
+from mjx_lerobot.apps.cli import main
 
 write, writes = record._write_episode, 0
 
@@ -284,7 +284,7 @@ def test_bad_cameras_are_refused_before_anything_is_written(tmp_path, cameras, s
 
 
 def test_run_ahead_keeps_order_and_raises_the_simulations_error():
-    from mjx_lerobot.record import RunAhead
+    from mjx_lerobot.lerobot.record import RunAhead
 
     assert list(RunAhead(iter(range(5)), depth=2)) == [0, 1, 2, 3, 4]
 

@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
     import json, sys, warnings
     import jax, numpy as np
     import mjx_lerobot
-    from mjx_lerobot.core import rollout
+    from mjx_lerobot.sim.rollout import rollout
 
     impl = sys.argv[1]
     assert jax.device_count() == 4, jax.devices()

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import mjx_lerobot
-from mjx_lerobot.expert import first_episode_success
-from mjx_lerobot.gym_env import SO101VectorEnv
-from mjx_lerobot.scene import build_scene, impl_unsupported
+from mjx_lerobot.lerobot.gym_env import SO101VectorEnv
+from mjx_lerobot.sim.expert import first_episode_success
+from mjx_lerobot.sim.scene import build_scene, impl_unsupported
 
 NUM_ENVS = 16
 

@@ -19,16 +19,16 @@ import numpy as np
 import pytest
 
 import mjx_lerobot
-from mjx_lerobot.expert import expert_policy
-from mjx_lerobot.gym_env import SO101VectorEnv
-from mjx_lerobot.teleop import EE_STEP, Teleop, TeleopConfig, teleop
-from mjx_lerobot.units import MOTOR_NAMES, JointUnits
-from mjx_lerobot.viewer import NEXT_KEY, view
+from mjx_lerobot.apps.teleop import EE_STEP, Teleop, TeleopConfig, teleop
+from mjx_lerobot.apps.viewer import NEXT_KEY, view
+from mjx_lerobot.lerobot.gym_env import SO101VectorEnv
+from mjx_lerobot.lerobot.units import MOTOR_NAMES, JointUnits
+from mjx_lerobot.sim.expert import expert_policy
 
 pytest.importorskip("lerobot.datasets.lerobot_dataset", reason="recording needs the lerobot extra")
 from lerobot.datasets.lerobot_dataset import LeRobotDataset  # noqa: E402
 
-from mjx_lerobot.record import replay  # noqa: E402
+from mjx_lerobot.lerobot.record import replay  # noqa: E402
 
 
 class FakeLeader:
@@ -74,7 +74,7 @@ def test_leader_arm_teleop_records_a_replayable_episode_and_survives_ctrl_c(tmp_
     dataset = LeRobotDataset("local/so101_mjx_pick_object", root=root)
     assert dataset.num_episodes == 1 and dataset.num_frames == len(readings)
     env = mjx_lerobot.make(task, num_envs=1, impl="c")
-    asked = int(env.instruction_ids(env.reset_instances(mjx_lerobot.core.seed_keys([0])))[0])
+    asked = int(env.instruction_ids(env.reset_instances(mjx_lerobot.sim.task.seed_keys([0])))[0])
     assert dataset[0]["task"] == env.task.instructions[asked]  # the episode's own instruction
     # The leader's readings are the recorded actions (LeRobot's follower units), as on a real arm.
     actions = np.stack([np.asarray(dataset[i]["action"]) for i in range(dataset.num_frames)])

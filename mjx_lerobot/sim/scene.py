@@ -8,7 +8,6 @@ time, so the jitted hot path only ever sees integer constants.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib.resources
 import os
 from pathlib import Path
@@ -19,15 +18,13 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
-from mjx_lerobot.host_physics import HostPhysics
-from mjx_lerobot.kinematics import Kinematics
+from mjx_lerobot.physics import BACKENDS, Physics, resolve_impl
 
 #: LeRobot's SO-101 follower joint order; also the actuator order in assets/so101.xml.
 JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
 #: LeRobot records and controls the SO-101 at 30 Hz.
 CONTROL_HZ = 30
-#: Physics backends: MJX's XLA path, MuJoCo Warp, and MuJoCo C on the host (mjx_lerobot/host_physics.py).
-IMPLS = ("jax", "warp", "c")
+
 
 
 def assets_dir() -> Path:
@@ -44,41 +41,6 @@ def load_mj_model(scene_file: str) -> mujoco.MjModel:
         available = sorted(p.name for p in assets_dir().glob("scene_*.xml"))
         raise FileNotFoundError(f"scene {scene_file!r} not found; available: {available}")
     return mujoco.MjModel.from_xml_path(str(path))
-
-
-@functools.cache
-def quiet_warp() -> None:
-    """Keep Warp's start-up banner and its line per kernel module load off stdout (where they
-    would break `--json` output); its warnings still show."""
-    import warp
-
-    warp.config.quiet = True
-    if hasattr(warp, "LOG_WARNING"):
-        warp.config.log_level = warp.LOG_WARNING
-
-
-def warp_available() -> bool:
-    """True when MuJoCo Warp can run here (warp-lang and mujoco-warp import)."""
-    try:
-        import mujoco_warp  # noqa: F401
-        import warp  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def resolve_impl(impl: str | None, num_envs: int = 1) -> str:
-    """'auto': MuJoCo Warp on a GPU (MJX-JAX there without Warp), MuJoCo C on a CPU, where
-    it measured fastest at every batch size (benchmarks/results/backends_cpu-2core.json)."""
-    if impl in (None, "auto"):
-        if jax.default_backend() == "cpu":
-            return "c"
-        return "warp" if warp_available() else "jax"
-    if impl not in IMPLS:
-        raise ValueError(f"impl must be one of {('auto',) + IMPLS}, got {impl!r}")
-    if impl == "warp" and not warp_available():
-        raise ValueError("impl='warp' needs warp-lang and mujoco-warp: pip install mjx-lerobot[warp]")
-    return impl
 
 
 def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | None:
@@ -102,19 +64,21 @@ class Scene:
     """A loaded scene: host model, device model, substeps and ids (all static)."""
 
     mj_model: mujoco.MjModel
-    mjx_model: mjx.Model
-    impl: str
+    mjx_model: mjx.Model  # the backend's device model: what the jitted step reads
+    physics: Physics  # the backend (mjx_lerobot/physics): data, control steps, kinematics
     substeps: int  # physics steps per control step
     arm_qpos: np.ndarray  # (6,) qpos addresses of the SO-101 joints, LeRobot order
     arm_qvel: np.ndarray  # (6,) qvel addresses
     ctrl_low: np.ndarray  # (6,) actuator ctrlrange, radians
     ctrl_high: np.ndarray  # (6,)
     ee_site: int  # gripperframe site id
-    naconmax: int  # contact buffer, whole batch (Warp)
-    njmax: int  # constraint rows per instance (Warp)
-    fk: Kinematics  # forward kinematics for MJX-JAX data (impl "jax" and "c")
-    jax_model: mjx.Model  # MJX-JAX's model (mjx_model for "jax" and "c"): kinematics-only users, e.g. IK
-    host: HostPhysics | None = None  # MuJoCo C's substeps, for impl="c"
+    jax_model: mjx.Model  # MJX-JAX's model, for kinematics-only users (IK) on any backend
+    contacts: int  # worst-case contacts of one instance (buffer sizes)
+    constraint_rows: int  # worst-case constraint rows of one instance
+
+    @property
+    def impl(self) -> str:
+        return self.physics.impl
 
     @property
     def ctrl_dt(self) -> float:
@@ -134,42 +98,33 @@ class Scene:
         jnt = self.mj_model.body_jntadr[self.body(body)]
         return int(self.mj_model.jnt_qposadr[jnt])
 
-    def free_qvel(self, body: str) -> int:
-        jnt = self.mj_model.body_jntadr[self.body(body)]
-        return int(self.mj_model.jnt_dofadr[jnt])
-
     def mocap(self, body: str) -> int:
         mocap_id = int(self.mj_model.body_mocapid[self.body(body)])
         if mocap_id < 0:
             raise ValueError(f"body {body!r} is not a mocap body")
         return mocap_id
 
-    def key_qpos(self, name: str = "home") -> np.ndarray:
-        return self.mj_model.key(name).qpos.astype(np.float32)
-
     def advance(self, model: mjx.Model, data: mjx.Data, fields: dict[str, jax.Array] | None = None) -> mjx.Data:
-        """One instance's `data` one control step on: `substeps` physics steps of `model`
-        (`fields`: the randomized fields `model` was given, which MuJoCo C needs apart)."""
-        if self.host is not None:
-            # MuJoCo C advances the state; the observations need only its kinematics.
-            return self.kinematics(model, self.host.step(data, fields))
-        # Physics in full float32: on NVIDIA GPUs JAX's default lets float32 matmuls run in
-        # TF32, which moved MJX-JAX's arm 4.4e-3 rad off MuJoCo C in 1 s on an H100 (8.9e-4 at
-        # "highest"; tests/test_mujoco_parity.py). Scoped here, so a user's networks keep theirs.
-        with jax.default_matmul_precision("highest"):
-            return jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(model, d), data)
+        """One instance's `data` one control step on with `model` (`fields`: the randomized
+        fields `model` was given, which a backend simulating outside XLA needs apart)."""
+        return self.physics.advance(model, data, fields)
 
     def kinematics(self, model: mjx.Model, data: mjx.Data) -> mjx.Data:
         """One instance's body, geom and site poses from its qpos and mocap poses."""
-        if self.impl == "warp":
-            return mjx.kinematics(model, data)
-        return self.fk(model, data)  # unrolled: compiles in a fraction of mjx.kinematics' time
+        return self.physics.kinematics(model, data)
 
     def make_data(self) -> mjx.Data:
         """One instance's zeroed data (vmap it for a batch)."""
-        if self.impl == "warp":
-            return mjx.make_data(self.mj_model, impl="warp", naconmax=self.naconmax, njmax=self.njmax)
-        return mjx.make_data(self.mjx_model)
+        return self.physics.make_data()
+
+    def on_backend(self, impl: str, num_envs: int = 1) -> Scene:
+        """The same scene on another backend (e.g. Warp, to draw states simulated elsewhere)."""
+        if impl == self.impl:
+            return self
+        physics = BACKENDS[resolve_impl(impl)](
+            self.mj_model, self.jax_model, self.substeps, num_envs, self.contacts, self.constraint_rows
+        )
+        return dataclasses.replace(self, physics=physics, mjx_model=physics.model)
 
 
 def _id(model: mujoco.MjModel, kind: mujoco.mjtObj, name: str) -> int:
@@ -200,36 +155,24 @@ def build_scene(scene_file: str, impl: str = "auto", num_envs: int = 1, control_
     # plus UNCOUNTED_PAIR_CONTACTS for each pair the twin left out.
     jax_model = mjx.put_model(jax_twin, impl="jax")
     jax_data = mjx.make_data(jax_model)
-    contacts_per_env = int(jax_data._impl.contact.dist.shape[0]) + UNCOUNTED_PAIR_CONTACTS * len(uncollidable)
-    njmax = int(jax_data._impl.efc_J.shape[0]) + 8 + UNCOUNTED_PAIR_CONTACTS * 10 * len(uncollidable)
-    # impl="c" steps in MuJoCo C; its JAX side (kinematics, resets) uses MJX's XLA model.
-    mjx_model = jax_model if impl in ("c", "jax") else mjx.put_model(mj_model, impl=impl)
-    host = HostPhysics(mj_model, substeps) if impl == "c" else None
-    if impl == "warp":
-        # We report overflows in EnvState.fault ourselves; the solver-iteration warning is
-        # printed from inside kernels and would flood the console without adding anything.
-        from mujoco_warp import OverflowType
-
-        quiet_warp()
-        quiet = int(OverflowType.ALL) & ~int(OverflowType.ITERATIONS | OverflowType.LS_ITERATIONS)
-        mjx_model = mjx_model.replace(opt=mjx_model.opt.replace(_impl=mjx_model.opt._impl.replace(warn_overflow=quiet)))
+    contacts = int(jax_data._impl.contact.dist.shape[0]) + UNCOUNTED_PAIR_CONTACTS * len(uncollidable)
+    rows = int(jax_data._impl.efc_J.shape[0]) + 8 + UNCOUNTED_PAIR_CONTACTS * 10 * len(uncollidable)
+    physics = BACKENDS[impl](mj_model, jax_model, substeps, num_envs, contacts, rows)
     arm_joints = [mj_model.joint(name) for name in JOINTS]
     actuators = [mj_model.actuator(name) for name in JOINTS]
     return Scene(
         mj_model=mj_model,
-        mjx_model=mjx_model,
-        impl=impl,
+        mjx_model=physics.model,
+        physics=physics,
         substeps=substeps,
         arm_qpos=np.array([int(j.qposadr[0]) for j in arm_joints]),
         arm_qvel=np.array([int(j.dofadr[0]) for j in arm_joints]),
         ctrl_low=np.array([a.ctrlrange[0] for a in actuators], np.float32),
         ctrl_high=np.array([a.ctrlrange[1] for a in actuators], np.float32),
         ee_site=_id(mj_model, mujoco.mjtObj.mjOBJ_SITE, "gripperframe"),
-        naconmax=contacts_per_env * max(num_envs, 1),
-        njmax=njmax,
-        fk=Kinematics(mj_model),
         jax_model=jax_model,
-        host=host,
+        contacts=contacts,
+        constraint_rows=rows,
     )
 
 
@@ -292,27 +235,3 @@ def ctrl_to_action(scene: Scene, ctrl: jax.Array) -> jax.Array:
 def ee_pose(scene: Scene, data: mjx.Data) -> tuple[jax.Array, jax.Array]:
     """gripperframe position (3,) and rotation matrix (3, 3) in the world frame."""
     return data.site_xpos[scene.ee_site], data.site_xmat[scene.ee_site].reshape(3, 3)
-
-
-def mat_to_quat(mat: jax.Array) -> jax.Array:
-    """Rotation matrix (3, 3) -> unit quaternion (w, x, y, z), sign fixed so w >= 0."""
-    m = mat
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    candidates = jp.stack(
-        [
-            jp.array([1.0 + trace, m[2, 1] - m[1, 2], m[0, 2] - m[2, 0], m[1, 0] - m[0, 1]]),
-            jp.array([m[2, 1] - m[1, 2], 1.0 + m[0, 0] - m[1, 1] - m[2, 2], m[0, 1] + m[1, 0], m[0, 2] + m[2, 0]]),
-            jp.array([m[0, 2] - m[2, 0], m[0, 1] + m[1, 0], 1.0 - m[0, 0] + m[1, 1] - m[2, 2], m[1, 2] + m[2, 1]]),
-            jp.array([m[1, 0] - m[0, 1], m[0, 2] + m[2, 0], m[1, 2] + m[2, 1], 1.0 - m[0, 0] - m[1, 1] + m[2, 2]]),
-        ]
-    )
-    # Pick the numerically largest of the four standard formulas.
-    best = jp.argmax(jp.array([trace, m[0, 0], m[1, 1], m[2, 2]]))
-    q = candidates[best]
-    q = q / jp.linalg.norm(q)
-    return q * jp.where(q[0] < 0, -1.0, 1.0)
-
-
-def yaw_quat(yaw: jax.Array) -> jax.Array:
-    """Quaternion (w, x, y, z) of a rotation by `yaw` about the world z axis."""
-    return jp.array([jp.cos(yaw / 2), 0.0, 0.0, jp.sin(yaw / 2)])

@@ -3,7 +3,7 @@
 Importing this module registers `SO101MjxEnvConfig` with LeRobot (lerobot must be installed;
 `pip install "mjx-lerobot[lerobot]"`). LeRobot's command-line tools import it for you when
 the companion distribution `lerobot_env_so101_mjx` is installed (they import every installed
-`lerobot_env_*` distribution), or with `--env.discover_packages_path=mjx_lerobot.lerobot_env`.
+`lerobot_env_*` distribution), or with `--env.discover_packages_path=mjx_lerobot.lerobot.config`.
 
     lerobot-eval --env.type=so101_mjx --env.task=LiftCube-v0 --eval.batch_size=256 \\
         --eval.n_episodes=256 --policy.path=...
@@ -20,11 +20,11 @@ from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.envs.configs import EnvConfig
 from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_IMAGES, OBS_STATE
 
-from mjx_lerobot.gym_env import SO101VectorEnv
-from mjx_lerobot.hub import make_hub_env
-from mjx_lerobot.registry import task_from_gym_id
-from mjx_lerobot.scene import CONTROL_HZ
-from mjx_lerobot.spec import OBS_TYPES, observation_spec
+from mjx_lerobot.lerobot.gym_env import OBS_TYPES, SO101VectorEnv
+from mjx_lerobot.lerobot.gym_ids import task_from_gym_id
+from mjx_lerobot.lerobot.hub import make_hub_env
+from mjx_lerobot.sim.registry import observation_spec
+from mjx_lerobot.sim.scene import CONTROL_HZ
 
 
 @EnvConfig.register_subclass("so101_mjx")
@@ -69,7 +69,7 @@ class SO101MjxEnvConfig(EnvConfig):
         if "agent_pos" in keys:
             self.features["agent_pos"] = PolicyFeature(type=FeatureType.STATE, shape=(6,))
         if "environment_state" in keys:
-            dim = observation_spec(self.task).env_state_dim
+            dim = observation_spec(task_from_gym_id(self.task)).env_state_dim
             self.features["environment_state"] = PolicyFeature(type=FeatureType.ENV, shape=(dim,))
         if "pixels" in keys:
             for camera in self.camera_names:

@@ -25,7 +25,7 @@ IMPL_CHOICES = ("auto", "jax", "warp", "c")
 
 
 def demo(args: argparse.Namespace) -> int:
-    from mjx_lerobot.demo import demo
+    from mjx_lerobot.apps.demo import demo
 
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
     result = demo(args.task, args.num_envs, args.impl, args.steps, args.seed, args.video, log=log,
@@ -52,9 +52,9 @@ def experts(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     import mjx_lerobot
-    from mjx_lerobot.expert import evaluate
     from mjx_lerobot.report import device_tag, machine_info
-    from mjx_lerobot.scene import impl_unsupported
+    from mjx_lerobot.sim.expert import evaluate
+    from mjx_lerobot.sim.scene import impl_unsupported
 
     names = mjx_lerobot.available_tasks() if args.tasks == "all" else args.tasks.split(",")
     impls = args.impl.split(",")
@@ -90,7 +90,7 @@ def experts(args: argparse.Namespace) -> int:
 
 
 def record(args: argparse.Namespace) -> int:
-    from mjx_lerobot.record import RecordConfig, record
+    from mjx_lerobot.lerobot.record import RecordConfig, record
 
     repo_id = args.repo_id or f"local/so101_mjx_{args.task}"
     cfg = RecordConfig(
@@ -125,7 +125,7 @@ def record(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from mjx_lerobot.record import replay
+    from mjx_lerobot.lerobot.record import replay
 
     result = replay(args.root, args.episode, video=args.video or None, impl=args.impl, renderer=args.video_renderer)
     if not _print_json(args, result):
@@ -142,8 +142,8 @@ def replay(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace) -> int:
     """PPO: checkpoint, history, curve, a final evaluation and summary.json in --out."""
-    from mjx_lerobot import ppo
     from mjx_lerobot.report import device_name
+    from mjx_lerobot.rl import ppo
 
     overrides: dict[str, Any] = dict(num_envs=args.num_envs, impl=args.impl, randomize=args.randomize)
     if args.steps is not None:
@@ -171,8 +171,8 @@ def train(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from mjx_lerobot import ppo
     from mjx_lerobot.report import device_name, machine_info
+    from mjx_lerobot.rl import ppo
 
     result = ppo.load(args.checkpoint)
     stats = ppo.evaluate(result, num_episodes=args.episodes, impl=args.impl, seed=args.seed, randomize=args.randomize)
@@ -190,7 +190,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def view(args: argparse.Namespace) -> int:
-    from mjx_lerobot.viewer import view
+    from mjx_lerobot.apps.viewer import view
 
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
     result = view(args.task, args.policy, args.instances, args.impl, args.seed, args.steps, args.video or None,
@@ -201,8 +201,8 @@ def view(args: argparse.Namespace) -> int:
 
 
 def teleop(args: argparse.Namespace) -> int:
-    from mjx_lerobot.camera import as_camera_names
-    from mjx_lerobot.teleop import TeleopConfig, teleop
+    from mjx_lerobot.apps.teleop import TeleopConfig, teleop
+    from mjx_lerobot.sim.camera import as_camera_names
 
     cfg = TeleopConfig(
         task=args.task, device=args.device, port=args.port, root=args.record or None, repo_id=args.repo_id,
@@ -217,7 +217,7 @@ def teleop(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from mjx_lerobot import bench
+    from mjx_lerobot.bench import suite as bench
 
     bench.main(args, None if args.table else bench.config_from_args(args))
     return 0
@@ -225,7 +225,7 @@ def bench(args: argparse.Namespace) -> int:
 
 def check_bench(args: argparse.Namespace) -> None:
     """Bad sizes, backends or budgets fail as usage errors, before anything runs."""
-    from mjx_lerobot import bench
+    from mjx_lerobot.bench import suite as bench
 
     if not args.table:
         bench.config_from_args(args)

@@ -1,5 +1,5 @@
 """Offscreen rendering of one instance with MuJoCo's OpenGL renderer (MUJOCO_GL=egl headless),
-and episode videos from it or from the batched ray tracer (`mjx_lerobot.camera`)."""
+and episode videos from it or from the batched ray tracer (`mjx_lerobot.sim.camera`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from mjx_lerobot.camera import CameraConfig, pixel_renderer, render_states
-from mjx_lerobot.scene import Scene
+from mjx_lerobot.sim.camera import CameraConfig, pixel_renderer, render_states
+from mjx_lerobot.sim.scene import Scene
 
 MARKER_GROUP = 4  # the target marker (assets/tabletop.xml): shown to people, not to every policy
 

@@ -24,10 +24,11 @@ import jax
 import jax.numpy as jp
 import numpy as np
 
-from mjx_lerobot.core import Env, EnvState
-from mjx_lerobot.ik import ArmIK, down_pose
-from mjx_lerobot.scene import Scene, ctrl_to_action
-from mjx_lerobot.tabletop import cube_pose, cube_yaw
+from mjx_lerobot.sim.env import Env
+from mjx_lerobot.sim.ik import ArmIK, down_pose
+from mjx_lerobot.sim.scene import Scene, ctrl_to_action
+from mjx_lerobot.sim.tabletop import cube_pose, cube_yaw
+from mjx_lerobot.sim.task import EnvState
 
 GRIP_OPEN = 1.0  # rad: jaws ~7.5 cm apart, wide enough to straddle the cube with margin
 PAN_AXIS_X = 0.0388  # m: the shoulder pan axis sits here on the x axis
@@ -258,8 +259,8 @@ def evaluate(
 ) -> dict:
     """Success rate of `task`'s expert over `num_episodes` seeded episodes, all in one batch
     (with `randomize`, each its own physics and looks from the task's default ranges)."""
-    from mjx_lerobot.core import timed_rollout
-    from mjx_lerobot.registry import make
+    from mjx_lerobot.sim.registry import make
+    from mjx_lerobot.sim.rollout import timed_rollout
 
     env = make(task, num_envs=num_episodes, impl=impl, randomize=randomize)
     policy = noisy(expert_policy(env, variation), action_noise)

@@ -38,9 +38,10 @@ import jax
 import jax.numpy as jp
 import numpy as np
 
-from mjx_lerobot.core import Env, timed_rollout
-from mjx_lerobot.registry import load_task
 from mjx_lerobot.report import device_tag, machine_info
+from mjx_lerobot.sim.env import Env
+from mjx_lerobot.sim.registry import load_task
+from mjx_lerobot.sim.rollout import timed_rollout
 
 IMPLS = ("warp", "jax", "c")
 PEER_SCRIPT = Path(__file__).resolve().parent / "peer_bench.py"  # run by path with the peer's interpreter
@@ -146,7 +147,7 @@ def measure_mjx(task: str, impl: str, num_envs: int, steps: int) -> tuple[dict, 
     row["replay_run_s"] = replay.run_s
     row["replay_physics_steps_per_s"] = steps * num_envs * substeps / replay.run_s
     keep = min(num_envs, EPISODES_KEPT)
-    from mjx_lerobot.scene import action_to_ctrl
+    from mjx_lerobot.sim.scene import action_to_ctrl
 
     work = {
         "qpos0": np.asarray(traj["qpos"][0, :keep]),
@@ -304,7 +305,7 @@ def measure_adapter(
 ) -> dict:
     """Gymnasium VectorEnv (numpy in, numpy out) vs the raw jitted step, rounds alternated so
     machine noise hits both alike; medians of the rounds."""
-    from mjx_lerobot.gym_env import SO101VectorEnv
+    from mjx_lerobot.lerobot.gym_env import SO101VectorEnv
 
     t0 = time.perf_counter()
     gym_env = SO101VectorEnv(
@@ -704,7 +705,7 @@ def _times(ratio: float) -> str:
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
-    """The CLI's arguments (defined in mjx_lerobot.cli) as a checked BenchConfig."""
+    """The CLI's arguments (defined in mjx_lerobot.apps.cli) as a checked BenchConfig."""
     impls = tuple(dict.fromkeys(part.strip() for part in args.impl.split(",") if part.strip()))
     for impl in impls:
         if impl not in IMPLS:

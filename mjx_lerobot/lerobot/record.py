@@ -47,11 +47,12 @@ import jax
 import jax.numpy as jp
 import numpy as np
 
-from mjx_lerobot.core import Env, EnvState, seed_keys, select_instances
-from mjx_lerobot.expert import dart, expert_policy
-from mjx_lerobot.scene import action_to_ctrl
-from mjx_lerobot.spec import AGENT_POS
-from mjx_lerobot.units import MOTOR_NAMES, JointUnits
+from mjx_lerobot.lerobot.units import MOTOR_NAMES, JointUnits
+from mjx_lerobot.sim.env import Env, select_instances
+from mjx_lerobot.sim.expert import dart, expert_policy
+from mjx_lerobot.sim.obs import AGENT_POS
+from mjx_lerobot.sim.scene import action_to_ctrl
+from mjx_lerobot.sim.task import EnvState, seed_keys
 
 ROBOT_TYPE = "so101_follower"  # what LeRobot's real SO-101 records under
 META_FILE = "meta/mjx_lerobot.json"
@@ -407,9 +408,9 @@ def record(cfg: RecordConfig) -> dict:
     import datasets
     from tqdm import tqdm
 
-    from mjx_lerobot.camera import CameraConfig, pixel_renderer
-    from mjx_lerobot.registry import load_task, make
-    from mjx_lerobot.render import Renderer
+    from mjx_lerobot.sim.camera import CameraConfig, pixel_renderer
+    from mjx_lerobot.sim.registry import load_task, make
+    from mjx_lerobot.sim.render import Renderer
 
     datasets.disable_progress_bars()  # one progress bar: ours
     # Without cameras nothing is drawn; "gl" is what a dataset from before the choice holds.
@@ -516,8 +517,8 @@ def replay(
     """Re-simulate a recorded episode from its first state and its executed actions; report the
     largest deviation from the recorded states. `video`: also write the replay there, drawn by
     `renderer` (`render.episode_frames`)."""
-    from mjx_lerobot.registry import make
-    from mjx_lerobot.render import episode_video, video_geom_groups
+    from mjx_lerobot.sim.registry import make
+    from mjx_lerobot.sim.render import episode_video, video_geom_groups
 
     meta, ep = load_episode(root, episode)
     config = meta["config"]

@@ -1,7 +1,7 @@
 """MuJoCo C physics inside the jitted step (`impl="c"`): the CPU path.
 
 On a CPU, MuJoCo C steps this scene an order of magnitude faster than MJX's XLA path or
-MuJoCo Warp's CPU device (benchmarks/results/backends_*.json). With impl="c" a control step's
+MuJoCo Warp's CPU device (benchmarks/backends.py measures it). With impl="c" a control step's
 physics substeps leave XLA through one `jax.pure_callback` for the whole batch, which hands
 every instance to `mujoco.rollout` (MuJoCo's own thread pool, the GIL released); everything
 else, the task's reset, observe, reward and success, auto-reset, randomization draws, stays in
@@ -37,6 +37,8 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 from mujoco import rollout as mj_rollout
+
+from mjx_lerobot.physics.kinematics import Kinematics
 
 _STATE = mujoco.mjtState
 #: What MuJoCo's rollout holds for the whole control step, beside the state it steps.
@@ -146,3 +148,29 @@ class HostPhysics:
                 getattr(self._models[i], name)[...] = value[i]
             self._fields[name] = value.copy()
         return self._models
+
+
+class CPhysics:
+    """MuJoCo C: the substeps in `HostPhysics`, the kinematics the observations need in JAX
+    (MJX-JAX's model and the unrolled kinematics). MuJoCo C grows its buffers as it needs, so
+    it cannot overflow."""
+
+    impl = "c"
+
+    def __init__(self, mj_model: mujoco.MjModel, jax_model: mjx.Model, substeps: int, *_budgets: int):
+        self.model = jax_model
+        self.host = HostPhysics(mj_model, substeps)
+        self._fk = Kinematics(mj_model)
+
+    def make_data(self) -> mjx.Data:
+        return mjx.make_data(self.model)
+
+    def advance(self, model: mjx.Model, data: mjx.Data, fields: dict[str, jax.Array] | None = None) -> mjx.Data:
+        # MuJoCo C advances the state; the observations need only its kinematics.
+        return self.kinematics(model, self.host.step(data, fields))
+
+    def kinematics(self, model: mjx.Model, data: mjx.Data) -> mjx.Data:
+        return self._fk(model, data)
+
+    def overflowed(self, data: mjx.Data) -> jax.Array:
+        return jp.array(False)

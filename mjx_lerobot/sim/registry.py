@@ -1,8 +1,9 @@
-"""The one registry of tasks: by name (tasks/ shipped with the package), by a user's own file
-path, or by Gymnasium id (`gym_so101_mjx/LiftCube-v0`, LeRobot's gym_{type}/{task} naming)."""
+"""The one registry of tasks: by name (tasks/ shipped with the package) or by a user's own file
+path. Gymnasium ids (`gym_so101_mjx/LiftCube-v0`) map onto these names in lerobot/gym_ids.py."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -13,8 +14,10 @@ from typing import Any
 
 import jax
 
-from mjx_lerobot.core import Env, Task
-from mjx_lerobot.scene import enable_compilation_cache
+from mjx_lerobot.sim.env import Env, instance_shapes
+from mjx_lerobot.sim.obs import ObsSpec
+from mjx_lerobot.sim.scene import build_scene, enable_compilation_cache
+from mjx_lerobot.sim.task import Task
 
 
 def available_tasks() -> list[str]:
@@ -56,41 +59,6 @@ def load_task(name_or_path: str | Task) -> Task:
     return task
 
 
-GYM_NAMESPACE = "gym_so101_mjx"
-
-
-def gym_id(task: str) -> str:
-    """'lift_cube' -> 'gym_so101_mjx/LiftCube-v0' (LeRobot's gym_{type}/{task} convention)."""
-    return f"{GYM_NAMESPACE}/{''.join(part.capitalize() for part in task.split('_'))}-v0"
-
-
-def task_from_gym_id(name: str) -> str:
-    """'LiftCube-v0', 'gym_so101_mjx/LiftCube-v0' or 'lift_cube' -> 'lift_cube'."""
-    by_id = {gym_id(t): t for t in available_tasks()}
-    for candidate in (name, f"{GYM_NAMESPACE}/{name}"):
-        if candidate in by_id:
-            return by_id[candidate]
-    if name in available_tasks():
-        return name
-    raise ValueError(f"unknown task {name!r}; available: {sorted(i.split('/')[1] for i in by_id)}")
-
-
-def register_envs() -> None:
-    """Register every bundled task with Gymnasium: gym.make / gym.make_vec by id."""
-    import gymnasium as gym
-
-    for task in available_tasks():
-        if gym_id(task) in gym.registry:
-            continue
-        gym.register(
-            id=gym_id(task),
-            entry_point="mjx_lerobot.gym_env:SO101Env",
-            vector_entry_point="mjx_lerobot.gym_env:SO101VectorEnv",
-            kwargs={"task": task},
-            disable_env_checker=True,  # SO101Env passes gymnasium's check_env (tests/test_gym_env.py)
-        )
-
-
 def make(task: str | Task, num_envs: int = 1, impl: str = "auto", **kwargs: Any) -> Env:
     """Build the batched env: `make("lift_cube", num_envs=1024, impl="warp")`.
 
@@ -100,3 +68,18 @@ def make(task: str | Task, num_envs: int = 1, impl: str = "auto", **kwargs: Any)
     if jax.config.jax_compilation_cache_dir is None:
         enable_compilation_cache()
     return Env(load_task(task), num_envs=num_envs, impl=impl, **kwargs)
+
+
+def observation_spec(task: Any) -> ObsSpec:
+    """A task's ObsSpec (a name, path or Task) without building an env: the scene on MJX-JAX
+    and one traced reset (`jax.eval_shape`, nothing runs)."""
+    return _spec_of(task) if isinstance(task, str) else _spec_of_task(load_task(task))
+
+
+@functools.cache
+def _spec_of(name_or_path: str) -> ObsSpec:
+    return _spec_of_task(load_task(name_or_path))
+
+
+def _spec_of_task(task: Any) -> ObsSpec:
+    return ObsSpec.from_shapes(instance_shapes(task, build_scene(task.scene, impl="jax")).obs)

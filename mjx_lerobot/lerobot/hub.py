@@ -1,19 +1,21 @@
 """LeRobot's env config -> the Gym adapter: what every task file's EnvHub `make_env` returns.
 
 LeRobot's EnvHub loads a task file and calls `make_env(n_envs, use_async_envs, cfg=...)`; a
-task file exports `make_env = TASK.make_env`, which lands here. `lerobot_env.SO101MjxEnvConfig`
+task file exports `make_env = hub_entry_point(TASK)`, which lands here. `lerobot_env.SO101MjxEnvConfig`
 (the `so101_mjx` env type) builds the same env from its own fields.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from gymnasium.vector import AutoresetMode
 
-from mjx_lerobot.core import Task
-from mjx_lerobot.gym_env import SO101VectorEnv
-from mjx_lerobot.scene import CONTROL_HZ
+from mjx_lerobot.lerobot.gym_env import SO101VectorEnv
+from mjx_lerobot.sim.scene import CONTROL_HZ
+from mjx_lerobot.sim.task import Task
 
 #: Fields of a LeRobot EnvConfig (ours, or a HubEnvConfig subclass) that map onto our kwargs.
 _CFG_FIELDS = (
@@ -51,3 +53,11 @@ def make_hub_env(task: str | Task, n_envs: int = 1, use_async_envs: bool = False
             kwargs["units"] = "degrees" if cfg.use_degrees else "radians"
         kwargs.update(getattr(cfg, "gym_kwargs", None) or {})
     return SO101VectorEnv(n_envs, task, **kwargs)
+
+
+def hub_entry_point(task: Task) -> Callable[..., SO101VectorEnv]:
+    """`make_env(n_envs=1, use_async_envs=False, cfg=None)` for `task`: the one line a task file
+    ends with so that LeRobot's EnvHub can load it (`user/repo:tasks/<task>.py`)."""
+    entry = functools.partial(make_hub_env, task)
+    entry.__doc__ = f"EnvHub entry point of {task.name!r}: all n_envs instances as one batched VectorEnv."
+    return entry

@@ -12,7 +12,7 @@ Observations, as LeRobot reads them (`lerobot.envs.utils.preprocess_observation`
 
 `obs_type` picks which (names as in LeRobot's envs: "environment_state_agent_pos",
 "pixels_agent_pos", ...). `units="degrees"` makes actions and `agent_pos` read like LeRobot's
-real SO-101 follower (see `mjx_lerobot.units`); the default is radians. Actions are joint
+real SO-101 follower (see `mjx_lerobot.lerobot.units`); the default is radians. Actions are joint
 position targets in those units.
 
     env = gymnasium.make_vec("gym_so101_mjx/LiftCube-v0", num_envs=256)
@@ -34,13 +34,24 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from mjx_lerobot.camera import as_camera_names, pixel_renderer
-from mjx_lerobot.core import Env, EnvState, Task, seed_keys, select_instances
-from mjx_lerobot.randomize import Ranges
-from mjx_lerobot.registry import load_task, task_from_gym_id
-from mjx_lerobot.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache
-from mjx_lerobot.spec import AGENT_POS, OBS_TYPES
-from mjx_lerobot.units import JointUnits
+from mjx_lerobot.lerobot.gym_ids import task_from_gym_id
+from mjx_lerobot.lerobot.units import JointUnits
+from mjx_lerobot.sim.camera import as_camera_names, pixel_renderer
+from mjx_lerobot.sim.env import Env, select_instances
+from mjx_lerobot.sim.obs import AGENT_POS
+from mjx_lerobot.sim.randomize import Ranges
+from mjx_lerobot.sim.registry import load_task
+from mjx_lerobot.sim.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache
+from mjx_lerobot.sim.task import EnvState, Task, seed_keys
+
+#: LeRobot's obs_type names -> the keys of the observation dict the adapter returns.
+OBS_TYPES = {
+    "agent_pos": ("agent_pos",),
+    "environment_state_agent_pos": ("agent_pos", "environment_state"),
+    "pixels": ("pixels",),
+    "pixels_agent_pos": ("agent_pos", "pixels"),
+    "pixels_environment_state_agent_pos": ("agent_pos", "environment_state", "pixels"),
+}
 
 
 class SO101VectorEnv(gym.vector.VectorEnv):
@@ -64,7 +75,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         params: the task's Params, or a mapping of the fields to change, used by every reset;
             each field shared or [num_envs, ...] per instance (see `mjx_lerobot.Env.reset`).
         randomize: False (default), True (the task's default ranges), or a
-            `mjx_lerobot.randomize.Ranges` / mapping of its fields: every instance draws its own
+            `mjx_lerobot.sim.randomize.Ranges` / mapping of its fields: every instance draws its own
             physics, colours, lights and cameras at each episode start (both renderers show them).
         autoreset_mode: Gymnasium's NEXT_STEP (default), SAME_STEP (what lerobot-eval uses) or
             DISABLED (reset finished instances yourself with `options={"reset_mask": mask}`).
@@ -473,7 +484,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self, qpos: np.ndarray, mocap: np.ndarray, cameras: Sequence[str], fields: dict | None = None
     ) -> list[np.ndarray]:
         if self._renderer is None:
-            from mjx_lerobot.render import Renderer
+            from mjx_lerobot.sim.render import Renderer
 
             groups = self._env.task.camera_geom_groups
             self._renderer = Renderer(

@@ -12,12 +12,12 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from mjx_lerobot.camera import pixel_renderer
-from mjx_lerobot.core import timed_rollout
-from mjx_lerobot.expert import expert_policy
-from mjx_lerobot.registry import make
 from mjx_lerobot.report import device_name
-from mjx_lerobot.scene import CONTROL_HZ
+from mjx_lerobot.sim.camera import pixel_renderer
+from mjx_lerobot.sim.expert import expert_policy
+from mjx_lerobot.sim.registry import make
+from mjx_lerobot.sim.rollout import timed_rollout
+from mjx_lerobot.sim.scene import CONTROL_HZ
 
 
 def demo(
@@ -66,7 +66,7 @@ def demo(
         f"{result['physics_steps_per_s']:,.0f} physics steps/s"
     )
     if video:
-        from mjx_lerobot.render import episode_video, video_geom_groups
+        from mjx_lerobot.sim.render import episode_video, video_geom_groups
 
         qpos, mocap = traj["qpos"][:, 0], traj["mocap_pos"][:, 0]
         groups = video_geom_groups(env.task)

@@ -21,51 +21,10 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
+from mjx_lerobot.rotations import axis_angle, normalize, quat_mul, quat_to_mat, rotate
+
 _FREE, _BALL, _SLIDE, _HINGE = (int(t) for t in (mujoco.mjtJoint.mjJNT_FREE, mujoco.mjtJoint.mjJNT_BALL,
                                                   mujoco.mjtJoint.mjJNT_SLIDE, mujoco.mjtJoint.mjJNT_HINGE))
-
-
-def quat_mul(a: jax.Array, b: jax.Array) -> jax.Array:
-    """Hamilton product of (w, x, y, z) quaternions."""
-    aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
-    bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    return jp.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
-
-
-def quat_to_mat(q: jax.Array) -> jax.Array:
-    """Unit quaternion(s) (..., 4) -> rotation matrices (..., 3, 3)."""
-    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    rows = [
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ]
-    return jp.stack([jp.stack(row, axis=-1) for row in rows], axis=-2)
-
-
-def rotate(v: jax.Array, q: jax.Array) -> jax.Array:
-    """Vector(s) v (..., 3) rotated by unit quaternion(s) q (..., 4), elementwise (no dot
-    products: on XLA's CPU backend every small matmul is a separate call, and they add up)."""
-    w, u = q[..., :1], q[..., 1:]
-    t = 2.0 * jp.cross(u, v)
-    return v + w * t + jp.cross(u, t)
-
-
-def _normalize(q: jax.Array) -> jax.Array:
-    norm = jp.linalg.norm(q)
-    return jp.where(norm > 0, q / jp.where(norm > 0, norm, 1.0), jp.array([1.0, 0.0, 0.0, 0.0]))
-
-
-def _axis_angle(axis: jax.Array, angle: jax.Array) -> jax.Array:
-    return jp.concatenate([jp.cos(angle / 2)[None], jp.sin(angle / 2) * axis])
 
 
 class Kinematics:
@@ -94,14 +53,14 @@ class Kinematics:
         anchors, axes = [jp.zeros(3)] * self.njnt, [jp.zeros(3)] * self.njnt
         for b in range(1, self.nbody):
             if self.mocap[b] >= 0:  # mocap bodies hang from the world: their pose is given
-                p, q = data.mocap_pos[self.mocap[b]], _normalize(data.mocap_quat[self.mocap[b]])
+                p, q = data.mocap_pos[self.mocap[b]], normalize(data.mocap_quat[self.mocap[b]])
             else:
                 parent = self.parent[b]
                 p = pos[parent] + rotate(model.body_pos[b], quat[parent])
                 q = quat_mul(quat[parent], model.body_quat[b])
             for j, kind, adr in self.joints[b]:
                 if kind == _FREE:
-                    p, q = qpos[adr : adr + 3], _normalize(qpos[adr + 3 : adr + 7])
+                    p, q = qpos[adr : adr + 3], normalize(qpos[adr + 3 : adr + 7])
                     qpos = qpos.at[adr + 3 : adr + 7].set(q)
                     anchors[j], axes[j] = p, jp.array([0.0, 0.0, 1.0])
                     continue
@@ -109,12 +68,12 @@ class Kinematics:
                 axis = rotate(model.jnt_axis[j], q)
                 anchors[j], axes[j] = anchor, axis
                 if kind == _BALL:
-                    local = _normalize(qpos[adr : adr + 4])
+                    local = normalize(qpos[adr : adr + 4])
                     qpos = qpos.at[adr : adr + 4].set(local)
                     q = quat_mul(q, local)
                     p = anchor - rotate(model.jnt_pos[j], q)  # rotation about the joint's anchor
                 elif kind == _HINGE:
-                    q = quat_mul(q, _axis_angle(model.jnt_axis[j], qpos[adr] - model.qpos0[adr]))
+                    q = quat_mul(q, axis_angle(model.jnt_axis[j], qpos[adr] - model.qpos0[adr]))
                     p = anchor - rotate(model.jnt_pos[j], q)
                 elif kind == _SLIDE:
                     p = p + axis * (qpos[adr] - model.qpos0[adr])

@@ -10,7 +10,8 @@ import jax
 import jax.numpy as jp
 from mujoco import mjx
 
-from mjx_lerobot.scene import Scene, ee_pose, mat_to_quat, yaw_quat
+from mjx_lerobot.rotations import mat_to_quat, yaw_quat
+from mjx_lerobot.sim.scene import Scene, ee_pose
 
 CUBE_HALF = 0.0125  # the scene's cube is 25 mm
 OBJECT_HALF = CUBE_HALF  # every object (cube, cylinder, sphere) is 25 mm across

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from mjx_lerobot.scene import JOINTS
+from mjx_lerobot.sim.scene import JOINTS
 
 UNITS = ("radians", "degrees")
 #: LeRobot's feature names for the follower's joints, in order.

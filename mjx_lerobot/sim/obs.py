@@ -7,14 +7,13 @@ A task's `observe` returns a dict of named arrays. LeRobot reads two vectors fro
                        dict's order -> observation.environment_state
 
 `ObsSpec` computes that split once, from shapes alone; `Env.obs_spec` holds the env's own, and
-`observation_spec(task)` gives it before any env exists (LeRobot's EnvConfig needs it then).
+`registry.observation_spec(task)` gives it before any env exists (an EnvConfig needs it then).
 The adapter, recording, PPO and the LeRobot config all read it from here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,14 +27,6 @@ ARM_OBS = ("joint_pos", "joint_vel", "ee_pos", "ee_quat")
 AGENT_POS = "joint_pos"
 #: Camera images ({camera: [N, H, W, ...]}), drawn by the env beside the task's observations.
 IMAGE_OBS = ("pixels", "depth")
-#: LeRobot's obs_type names -> the keys of the observation dict the adapter returns.
-OBS_TYPES = {
-    "agent_pos": ("agent_pos",),
-    "environment_state_agent_pos": ("agent_pos", "environment_state"),
-    "pixels": ("pixels",),
-    "pixels_agent_pos": ("agent_pos", "pixels"),
-    "pixels_environment_state_agent_pos": ("agent_pos", "environment_state", "pixels"),
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,27 +71,3 @@ class ObsSpec:
         n = obs[AGENT_POS].shape[0]
         parts = [obs[key].reshape(n, -1) for key in self.env_keys]
         return jp.concatenate(parts, axis=1).astype(jp.float32)
-
-
-def observation_spec(task: Any) -> ObsSpec:
-    """A task's ObsSpec (a name, gym id, path or Task) without building an env: the scene on
-    MJX-JAX and one traced reset (`jax.eval_shape`, nothing runs)."""
-    from mjx_lerobot.registry import load_task, task_from_gym_id
-
-    if isinstance(task, str) and not task.endswith(".py"):
-        task = task_from_gym_id(task)
-    return _spec_of(task) if isinstance(task, str) else _spec_of_task(load_task(task))
-
-
-@functools.cache
-def _spec_of(name_or_path: str) -> ObsSpec:
-    from mjx_lerobot.registry import load_task
-
-    return _spec_of_task(load_task(name_or_path))
-
-
-def _spec_of_task(task: Any) -> ObsSpec:
-    from mjx_lerobot.core import instance_shapes
-    from mjx_lerobot.scene import build_scene
-
-    return ObsSpec.from_shapes(instance_shapes(task, build_scene(task.scene, impl="jax")).obs)

@@ -24,8 +24,9 @@ import jax
 import mujoco
 import numpy as np
 
-from mjx_lerobot.core import Env, EnvState
-from mjx_lerobot.render import MARKER_GROUP, episode_video, video_geom_groups
+from mjx_lerobot.sim.env import Env
+from mjx_lerobot.sim.render import MARKER_GROUP, episode_video, video_geom_groups
+from mjx_lerobot.sim.task import EnvState
 
 NEXT_KEY, PREVIOUS_KEY = ord("]"), ord("[")  # GLFW key codes of the bracket keys
 
@@ -88,14 +89,14 @@ class Window:
 def make_policy(env: Env, policy: str) -> Callable[[EnvState, jax.Array], jax.Array]:
     """'expert' (the task's scripted expert), 'hold' (every servo keeps its target) or the path
     of a PPO checkpoint trained on this task."""
-    from mjx_lerobot.expert import expert_policy
-    from mjx_lerobot.scene import ctrl_to_action
+    from mjx_lerobot.sim.expert import expert_policy
+    from mjx_lerobot.sim.scene import ctrl_to_action
 
     if policy == "expert":
         return expert_policy(env)
     if policy == "hold":
         return lambda state, key: ctrl_to_action(env.scene, state.data.ctrl)
-    from mjx_lerobot import ppo
+    from mjx_lerobot.rl import ppo
 
     if not Path(policy).exists():
         raise FileNotFoundError(f"--policy: {policy!r} is neither 'expert', 'hold' nor a checkpoint file")
@@ -121,7 +122,7 @@ def view(
     """Step `instances` of `task` under `policy` and show them: in the viewer until it is closed
     (or for `steps` control steps), or, with `video`, one episode of instance 0 to that file
     (drawn by `video_renderer`, see `render.episode_frames`)."""
-    from mjx_lerobot.registry import make
+    from mjx_lerobot.sim.registry import make
 
     if instances < 1:
         raise ValueError(f"--instances must be >= 1, got {instances}")

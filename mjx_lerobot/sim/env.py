@@ -1,8 +1,5 @@
-"""Tasks as pure functions, batched: the state, the task contract, and the batched env.
-
-A task file (see `tasks/`) defines one instance's behaviour as pure functions over an MJX
-state and exports them as `TASK = Task(...)`. `Env` turns that into `num_envs` instances
-stepping in one jitted call, with auto-reset, truncation and fault flags done once here.
+"""The batched env: `num_envs` instances of a task stepping in one jitted call, with auto-reset,
+truncation and fault flags done once here.
 
     env = mjx_lerobot.make("lift_cube", num_envs=1024)
     state = env.reset(jax.random.key(0))        # EnvState, every leaf batched [N, ...]
@@ -15,17 +12,14 @@ every step, auto-resets included, uses them. Changing them never recompiles.
     radius = jp.linspace(0.01, 0.05, 1024)
     state = env.reset(key, params=env.params.replace(success_radius=radius))
 
-With `randomize=True` (or a `randomize.Ranges`), every instance also draws its own physics,
-colours, lights and cameras at each episode reset (`mjx_lerobot/randomize.py`); the ranges are
-traced like Params (`env.reset(key, ranges=...)`), and `randomize=False` leaves every step
-exactly as it is without it.
+With `randomize=True` (or a `Ranges`), every instance also draws its own physics, colours,
+lights and cameras at each episode reset (sim/randomize.py); the ranges are traced like Params
+(`env.reset(key, ranges=...)`), and `randomize=False` leaves every step as it is without it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -33,195 +27,26 @@ from typing import Any
 import jax
 import jax.numpy as jp
 import numpy as np
-from flax import struct
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from mujoco import mjx
 
-from mjx_lerobot.camera import BatchCameras, CameraConfig, as_camera_names
-from mjx_lerobot.randomize import Domain, Ranges, Targets, as_ranges, delay, start
-from mjx_lerobot.scene import Scene, action_to_ctrl, build_scene, resolve_impl, warp_available
-from mjx_lerobot.spec import IMAGE_OBS, ObsSpec
-
-ACTION_DIM = 6
-
-# Bits of EnvState.fault, so one instance's trouble is visible instead of silently wrong.
-FAULT_NAN_STATE = 1  # physics produced NaN/inf: the instance is terminated and auto-reset
-FAULT_OVERFLOW = 2  # contact or constraint buffer overflowed (Warp): results are unreliable
-FAULT_BAD_ACTION = 4  # a non-finite action entry: that joint kept its previous target
-
-
-@struct.dataclass
-class EnvState:
-    """Everything about a batch of instances. Leaves are [N, ...] once batched."""
-
-    data: mjx.Data  # physics state
-    obs: dict[str, jax.Array]  # observation dict, float32
-    reward: jax.Array  # () float32, reward of the last step
-    terminated: jax.Array  # () bool, success or failure ended the episode
-    truncated: jax.Array  # () bool, episode hit its step limit
-    success: jax.Array  # () bool, success predicate after the last step
-    steps: jax.Array  # () int32, control steps since the episode began
-    key: jax.Array  # () PRNG key owned by the instance
-    params: Any  # the task's Params of this instance (each field an array, see `traced_params`)
-    info: Any  # task's own typed info (target, counters...)
-    metrics: dict[str, jax.Array]  # named reward terms of the last step
-    final_obs: dict[str, jax.Array]  # obs at the last episode end, before auto-reset
-    fault: jax.Array  # () int32 bitmask of FAULT_* of the last step
-    domain: Domain | None = None  # the instance's randomization (drawn values...), None without
-
-
-    @property
-    def done(self) -> jax.Array:
-        return self.terminated | self.truncated
-
-
-@dataclasses.dataclass(frozen=True)
-class Task:
-    """One task's pure functions (one instance each; `Env` batches them).
-
-    reset(scene, params, key, data) -> (data, info)     set qpos/ctrl/mocap; no physics yet
-    observe(scene, params, data, info) -> obs dict
-    reward(scene, params, data, info, action) -> dict of weighted reward terms
-    success(scene, params, data, info) -> bool
-    failure(scene, params, data, info) -> bool          terminates the episode
-    update(scene, params, data, info) -> info           after physics, before the others
-    """
-
-    name: str
-    scene: str  # MJCF file in assets/
-    episode_steps: int  # control steps before truncation
-    instruction: str  # language instruction, e.g. for LeRobot's `task` feature
-    params: Any  # flax.struct.dataclass of defaults; traced (see `traced_params`)
-    reset: Callable
-    observe: Callable
-    reward: Callable
-    success: Callable
-    failure: Callable = lambda scene, params, data, info: jp.array(False)
-    update: Callable = lambda scene, params, data, info: info
-    expert: Callable | None = None  # make_expert(scene, params) -> policy(state, key) -> action
-    terminate_on_success: bool = True
-    # Geom groups policy cameras draw: the world (0) and robot (2), plus 1 where the goal is a
-    # pad on the table the policy must see, or 4 where it is a marker in the air (reach).
-    camera_geom_groups: tuple[int, ...] = (0, 2)
-    ranges: Ranges = Ranges()  # what randomize=True draws from (mjx_lerobot/randomize.py)
-    # Language-conditioned tasks: the instructions an episode's reset chooses from. The task's
-    # Info then holds `instruction`, the int32 index of the one this episode asks for, and
-    # `instruction` above describes the family ("Pick up the named object.").
-    instructions: tuple[str, ...] = ()
-
-    def describe(self, instruction_id: int | np.integer | None = None) -> str:
-        """The words of instruction `instruction_id` (a language task's), else `instruction`."""
-        if not self.instructions or instruction_id is None:
-            return self.instruction
-        return self.instructions[int(instruction_id)]
-
-    @classmethod
-    def from_module(cls, namespace: Mapping[str, Any], **fields: Any) -> Task:
-        """The task a task file defines, its functions taken by name from `namespace` (the
-        file's `globals()`): `Params`, `reset`, `observe`, `reward`, `success`, and where the
-        file has them `failure`, `update`, `make_expert`. `fields` gives the rest (name,
-        scene, episode_steps, instruction, ...).
-
-            TASK = Task.from_module(globals(), name="reach", scene="scene_reach.xml", ...)
-        """
-        required = ("Params", "reset", "observe", "reward", "success")
-        missing = [name for name in required if name not in namespace]
-        if missing:
-            raise ValueError(f"task {fields.get('name')!r}: the task file must define {missing}")
-        functions = ("reset", "observe", "reward", "success", "failure", "update")
-        found = {name: namespace[name] for name in functions if name in namespace}
-        if "make_expert" in namespace:
-            found["expert"] = namespace["make_expert"]
-        return cls(params=namespace["Params"](), **found, **fields)
-
-    def make_env(self, n_envs: int = 1, use_async_envs: bool = False, cfg: Any = None):
-        """EnvHub entry point (LeRobot): all `n_envs` instances as one batched Gymnasium
-        VectorEnv. A task file exports it as `make_env = TASK.make_env`."""
-        from mjx_lerobot.hub import make_hub_env
-
-        return make_hub_env(self, n_envs, use_async_envs, cfg)
-
-
-def traced_params(params: Any) -> Any:
-    """A task's Params with every field as one array (float32, int32 or bool; tuples become
-    vectors): the pytree that reset and step trace, so one leaf per field can be batched."""
-    leaves = jax.tree.leaves(params)
-    if not dataclasses.is_dataclass(params) or (len(leaves) == 1 and leaves[0] is params):
-        raise TypeError(
-            f"task Params must be a flax.struct.dataclass (a pytree), got {type(params).__name__}: "
-            "decorate the class with @flax.struct.dataclass"
-        )
-    fields = [f.name for f in dataclasses.fields(params) if f.metadata.get("pytree_node", True)]
-    return params.replace(**{name: _as_array(getattr(params, name)) for name in fields})
-
-
-def _as_array(value: Any) -> jax.Array:
-    if isinstance(value, jax.Array):
-        return value
-    value = np.asarray(value)
-    if value.dtype == np.bool_:
-        return jp.asarray(value)
-    return jp.asarray(value, jp.int32 if np.issubdtype(value.dtype, np.integer) else jp.float32)
-
-
-def batch_params(defaults: Any, params: Any, num_envs: int) -> Any:
-    """`params` with every leaf [num_envs, ...]: a field given once is shared by all instances,
-    a field given as [num_envs, ...] is one per instance.
-
-    `params` is None (the defaults), the task's Params, or a mapping of the fields to change.
-    Shapes and dtypes follow `defaults` (the task's traced Params); anything else is a clear
-    error here, not an XLA trace.
-    """
-    if params is None:
-        params = defaults
-    elif isinstance(params, Mapping):
-        known = {f.name for f in dataclasses.fields(defaults)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(f"unknown params {unknown}; {type(defaults).__name__} has {sorted(known)}")
-        params = defaults.replace(**params)
-    elif type(params) is not type(defaults):
-        raise TypeError(f"params must be a {type(defaults).__name__} (env.params.replace(...)), got {type(params)}")
-    batched = {}
-    for field in dataclasses.fields(defaults):
-        default = getattr(defaults, field.name)
-        if not isinstance(default, jax.Array):  # a static field (pytree_node=False)
-            continue
-        value = getattr(params, field.name)
-        value = value if isinstance(value, jax.Array) else jp.asarray(np.asarray(value), default.dtype)
-        if value.shape not in (default.shape, (num_envs, *default.shape)):
-            raise ValueError(
-                f"params.{field.name}: expected shape {default.shape} (shared) or {(num_envs, *default.shape)} "
-                f"(one per instance), got {value.shape}"
-            )
-        if not isinstance(value, jax.core.Tracer) and not np.isfinite(np.asarray(value, np.float64)).all():
-            raise ValueError(f"params.{field.name} has non-finite entries")
-        batched[field.name] = jp.broadcast_to(value.astype(default.dtype), (num_envs, *default.shape))
-    return params.replace(**batched)
-
-
-def seed_keys(seeds: Sequence[int]) -> jax.Array:
-    """One PRNG key per 64-bit seed (both halves used, so distinct seeds give distinct keys)."""
-    seeds = np.asarray(seeds, np.uint64)
-    low = (seeds & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    high = (seeds >> np.uint64(32)).astype(np.uint32)
-    return jax.vmap(lambda lo, hi: jax.random.fold_in(jax.random.key(lo), hi))(low, high)
-
-
-def check_action(action: Any, num_envs: int) -> None:
-    """Raise a ValueError naming expected vs got, before anything is traced."""
-    shape = getattr(action, "shape", None)
-    dtype = getattr(action, "dtype", None)
-    if shape is None or dtype is None:
-        raise ValueError(f"action must be an array of shape ({num_envs}, {ACTION_DIM}), got {type(action).__name__}")
-    if tuple(shape) != (num_envs, ACTION_DIM):
-        raise ValueError(f"action shape: expected ({num_envs}, {ACTION_DIM}), got {tuple(shape)}")
-    if not np.issubdtype(np.dtype(dtype), np.floating):
-        raise ValueError(f"action dtype: expected a float dtype (float32), got {np.dtype(dtype)}")
-    if isinstance(action, np.ndarray) and not np.isfinite(action).all():
-        bad = np.argwhere(~np.isfinite(action))[:5].tolist()
-        raise ValueError(f"action has non-finite entries at [instance, joint] {bad}")
+from mjx_lerobot.physics import resolve_impl, warp_available
+from mjx_lerobot.sim.camera import BatchCameras, CameraConfig, as_camera_names
+from mjx_lerobot.sim.obs import IMAGE_OBS, ObsSpec
+from mjx_lerobot.sim.randomize import Domain, Ranges, Targets, as_ranges, delay, start
+from mjx_lerobot.sim.scene import Scene, action_to_ctrl, build_scene
+from mjx_lerobot.sim.task import (
+    ACTION_DIM,
+    FAULT_BAD_ACTION,
+    FAULT_NAN_STATE,
+    FAULT_OVERFLOW,
+    EnvState,
+    Task,
+    batch_params,
+    check_action,
+    traced_params,
+)
 
 
 class Env:
@@ -501,7 +326,7 @@ class Env:
 
         nan_state = ~(jp.isfinite(data.qpos).all() & jp.isfinite(data.qvel).all())
         fault = jp.where(nan_state, FAULT_NAN_STATE, 0)
-        fault |= jp.where(_overflowed(scene, data), FAULT_OVERFLOW, 0)
+        fault |= jp.where(scene.physics.overflowed(data), FAULT_OVERFLOW, 0)
         fault |= jp.where(finite.all(), 0, FAULT_BAD_ACTION)
         info = task.update(scene, params, data, state.info)
         obs = task.observe(scene, params, data, info)
@@ -634,111 +459,3 @@ def select_instances(mask: jax.Array, new: Any, old: Any) -> Any:
     return jax.tree.map(pick, new, old)
 
 
-def _overflowed(scene: Scene, data: mjx.Data) -> jax.Array:
-    """Warp writes at most naconmax contacts and njmax rows; more means dropped constraints."""
-    if scene.impl != "warp":
-        return jp.array(False)  # MJX-JAX allocates every possible contact: it cannot overflow
-    from mujoco_warp import OverflowType
-
-    # Solver iteration caps are not buffer overflows; every other bit is.
-    buffer_bits = int(OverflowType.ALL) & ~int(OverflowType.ITERATIONS | OverflowType.LS_ITERATIONS)
-    impl = data._impl
-    return ((impl.overflow & buffer_bits) != 0) | (impl.nefc > scene.njmax)
-
-
-def rollout(
-    env: Env,
-    policy: Callable[[EnvState, jax.Array], jax.Array],
-    key: jax.Array,
-    num_steps: int,
-    state: EnvState | None = None,
-    params: Any = None,
-    ranges: Any = None,
-    pixels: bool = False,
-) -> tuple[EnvState, dict[str, jax.Array]]:
-    """Run `policy(state, key) -> action` for `num_steps` in one `lax.scan`, from a reset
-    drawn from `key` with `params` and `ranges` (as in `Env.reset`), or from `state`.
-
-    Returns the final state and a trajectory dict of [T, N, ...] arrays: obs, qpos and
-    mocap_pos (before the action, enough to re-render), action, reward, terminated,
-    truncated, success, fault. Compiled once per (env, policy, num_steps); params are traced.
-    An env with cameras keeps its images out of `obs` unless `pixels=True`: T x N frames of
-    every camera rarely fit (1,000 episodes of 150 steps at 64x64 are 1.8 GB per camera).
-    """
-    if state is None:
-        params, ranges = env.batch_params(params), env.batch_ranges(ranges)
-        return _rollout_from_reset(env, policy, num_steps, key, params, ranges, pixels)
-    if params is not None or ranges is not None:
-        raise ValueError("rollout: params and ranges set the reset; a given state already carries its own")
-    return _rollout(env, policy, num_steps, state, key, pixels)
-
-
-@dataclasses.dataclass(frozen=True)
-class TimedRollout:
-    """A rollout's result with how long it took: what every timing figure here comes from."""
-
-    state: EnvState  # final state
-    traj: dict[str, jax.Array]  # as `rollout` returns it
-    compile_s: float  # lowering and compiling, apart from running
-    run_s: float  # the timed call, until its results were ready
-    first_call_s: float | None  # the untimed first call with warmup=True (allocations, kernel loads)
-    compiled: Any  # the compiled program (its memory_analysis() says what XLA allocates)
-
-
-def timed_rollout(
-    env: Env,
-    policy: Callable[[EnvState, jax.Array], jax.Array],
-    key: jax.Array,
-    num_steps: int,
-    params: Any = None,
-    warmup: bool = False,
-    check: Callable[[Any], None] | None = None,
-    ranges: Any = None,
-) -> TimedRollout:
-    """`rollout(env, policy, key, num_steps, params=params)`, compiled ahead of time and then
-    timed: compile time apart from run time. With `warmup`, a first call runs untimed and the
-    second is timed (throughput); `check(compiled)` runs before either (e.g. a memory check)."""
-    params, ranges = env.batch_params(params), env.batch_ranges(ranges)
-    t0 = time.perf_counter()
-    compiled = _rollout_from_reset.lower(env, policy, num_steps, key, params, ranges, False).compile()
-    compile_s = time.perf_counter() - t0
-    if check is not None:
-        check(compiled)
-    first_call_s = None
-    if warmup:
-        t0 = time.perf_counter()
-        jax.block_until_ready(compiled(key, params, ranges))
-        first_call_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    state, traj = jax.block_until_ready(compiled(key, params, ranges))
-    run_s = time.perf_counter() - t0
-    return TimedRollout(state, traj, compile_s, run_s, first_call_s, compiled)
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 6))
-def _rollout_from_reset(
-    env: Env, policy: Callable, num_steps: int, key: jax.Array, params: Any, ranges: Any, pixels: bool = False
-):
-    reset_key, key = jax.random.split(key)
-    return _rollout(env, policy, num_steps, env.reset_fn(reset_key, params, ranges), key, pixels)
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 5))
-def _rollout(env: Env, policy: Callable, num_steps: int, state: EnvState, key: jax.Array, pixels: bool = False):
-    def body(state: EnvState, step_key: jax.Array):
-        action = policy(state, step_key)
-        nxt = env.step_fn(state, action)
-        out = dict(
-            obs=state.obs if pixels else {k: v for k, v in state.obs.items() if k not in IMAGE_OBS},
-            qpos=state.data.qpos,
-            mocap_pos=state.data.mocap_pos,
-            action=action,
-            reward=nxt.reward,
-            terminated=nxt.terminated,
-            truncated=nxt.truncated,
-            success=nxt.success,
-            fault=nxt.fault,
-        )
-        return nxt, out
-
-    return jax.lax.scan(body, state, jax.random.split(key, num_steps))

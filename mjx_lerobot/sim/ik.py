@@ -29,7 +29,7 @@ import jax.numpy as jp
 import mujoco
 import numpy as np
 
-from mjx_lerobot.scene import Scene
+from mjx_lerobot.sim.scene import Scene
 
 DOWN = jp.array([0.0, 0.0, -1.0])
 

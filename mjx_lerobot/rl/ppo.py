@@ -49,11 +49,12 @@ import optax
 from flax import struct
 from mujoco import mjx
 
-from mjx_lerobot import tabletop
-from mjx_lerobot.core import Env, EnvState, instance_shapes, select_instances
-from mjx_lerobot.registry import load_task
-from mjx_lerobot.scene import Scene, action_to_ctrl, build_scene, ctrl_to_action
-from mjx_lerobot.spec import AGENT_POS, ObsSpec
+from mjx_lerobot.sim import tabletop
+from mjx_lerobot.sim.env import Env, instance_shapes, select_instances
+from mjx_lerobot.sim.obs import AGENT_POS, ObsSpec
+from mjx_lerobot.sim.registry import load_task
+from mjx_lerobot.sim.scene import Scene, action_to_ctrl, build_scene, ctrl_to_action
+from mjx_lerobot.sim.task import EnvState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -655,7 +656,7 @@ def _actor(result: TrainResult) -> tuple[Features, Callable[[dict[str, Any]], ja
 
 def make_policy(result: TrainResult) -> Callable[[EnvState, jax.Array], jax.Array]:
     """The deterministic policy (the actor's mean) as `policy(state, key) -> action`, for
-    `mjx_lerobot.core.rollout` and anything else that steps an `Env` (for obs="pixels", an
+    `mjx_lerobot.sim.rollout.rollout` and anything else that steps an `Env` (for obs="pixels", an
     env with the policy's cameras and image size: `make_env`)."""
     features, act = _actor(result)
     config = result.config
@@ -763,8 +764,8 @@ def evaluate(
     """First-episode success of the deterministic policy over `num_episodes` seeded episodes of
     the task as users run it (ending on success), all in one batch. `randomize`: False (the
     nominal model), True (the default ranges) or ranges of one's own (e.g. held-out shifts)."""
-    from mjx_lerobot.core import timed_rollout
-    from mjx_lerobot.expert import first_episode_success
+    from mjx_lerobot.sim.expert import first_episode_success
+    from mjx_lerobot.sim.rollout import timed_rollout
 
     env = make_env(result.config, load_task(result.config.task), num_episodes, impl, randomize)
     timed = timed_rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
@@ -790,8 +791,8 @@ def evaluate(
 def policy_video(result: TrainResult, path: str | Path, seed: int = 0, renderer: str = "auto") -> Path:
     """One seeded episode of the deterministic policy, front and wrist cameras, to an mp4
     (drawn by `renderer`, see `render.episode_frames`)."""
-    from mjx_lerobot.core import rollout
-    from mjx_lerobot.render import episode_video, video_geom_groups
+    from mjx_lerobot.sim.render import episode_video, video_geom_groups
+    from mjx_lerobot.sim.rollout import rollout
 
     env = make_env(result.config, load_task(result.config.task), 1)
     _, traj = rollout(env, make_policy(result), jax.random.key(seed), env.episode_steps)
@@ -806,7 +807,7 @@ def save(result: TrainResult, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = {
-        "format": "mjx_lerobot.ppo/1",
+        "format": "mjx_lerobot.rl.ppo/1",
         "config": json.dumps(dataclasses.asdict(result.config)),
         "history": json.dumps(result.history),
         "params": jax.device_get(result.params),
@@ -827,7 +828,7 @@ def load(path: str | Path) -> TrainResult:
         blob = flax.serialization.msgpack_restore(path.read_bytes())
     except Exception as err:  # msgpack's own errors for any other file: say what it is not
         raise ValueError(f"{path} is not an mjx_lerobot PPO checkpoint ({type(err).__name__})") from err
-    if not isinstance(blob, dict) or blob.get("format") != "mjx_lerobot.ppo/1":
+    if not isinstance(blob, dict) or blob.get("format") != "mjx_lerobot.rl.ppo/1":
         raise ValueError(f"{path} is not an mjx_lerobot PPO checkpoint")
     # JSON made the tuples lists; checkpoints from before a field existed take its default.
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(blob["config"]).items()}

@@ -8,7 +8,7 @@ Devices, and how their readings reach the follower:
 
 - `so101_leader` (`lerobot.teleoperators.so_leader.SO101Leader`): its joint readings (degrees
   from LeRobot's calibrated zero, gripper 0-100) are the follower's joint targets as they are,
-  exactly as LeRobot's real follower would take them (`mjx_lerobot.units`).
+  exactly as LeRobot's real follower would take them (`mjx_lerobot.lerobot.units`).
 - `keyboard` (`KeyboardEndEffectorTeleop`, needs a desktop session pynput can listen on) and
   `gamepad` (`GamepadTeleop`, pygame or hidapi): LeRobot's end-effector deltas (`delta_x`,
   `delta_y`, `delta_z` in -1..1, `gripper` 0 close / 1 stay / 2 open) move a gripperframe
@@ -36,11 +36,12 @@ import jax
 import jax.numpy as jp
 import numpy as np
 
-from mjx_lerobot.core import Env, EnvState, seed_keys
-from mjx_lerobot.expert import GRIP_CLOSED, GRIP_OPEN
-from mjx_lerobot.ik import ArmIK, down_pose
-from mjx_lerobot.scene import ctrl_to_action
-from mjx_lerobot.units import MOTOR_NAMES, JointUnits
+from mjx_lerobot.lerobot.units import MOTOR_NAMES, JointUnits
+from mjx_lerobot.sim.env import Env
+from mjx_lerobot.sim.expert import GRIP_CLOSED, GRIP_OPEN
+from mjx_lerobot.sim.ik import ArmIK, down_pose
+from mjx_lerobot.sim.scene import ctrl_to_action
+from mjx_lerobot.sim.task import EnvState, seed_keys
 
 DEVICES = ("keyboard", "gamepad", "so101_leader")
 EE_STEP = 0.004  # m of gripperframe target per control step at full deflection (12 cm/s)
@@ -125,7 +126,7 @@ class Teleop:
             return state.obs["ee_pos"][0], jp.arctan2(closing[1], closing[0]), state.data.ctrl[0, 5]
 
         def step(state: EnvState, action: jax.Array):
-            from mjx_lerobot.record import frame_columns
+            from mjx_lerobot.lerobot.record import frame_columns
 
             nxt = env.advance_fn(state, action)
             return nxt, frame_columns(env, units, state, action, action, nxt)
@@ -173,7 +174,8 @@ def teleop(
 ) -> dict:
     """Drive `cfg.task` with `device` (default: `open_device(cfg.device, cfg.port)`), recording
     finished episodes into `cfg.root` when set. `launch` replaces the viewer's (tests)."""
-    from mjx_lerobot.record import (
+    from mjx_lerobot.apps.viewer import Window, require_display
+    from mjx_lerobot.lerobot.record import (
         META_FILE,
         RecordConfig,
         _DeferredInterrupt,
@@ -183,9 +185,8 @@ def teleop(
         episode_instruction,
         require_lerobot,
     )
-    from mjx_lerobot.registry import make
-    from mjx_lerobot.render import Renderer
-    from mjx_lerobot.viewer import Window, require_display
+    from mjx_lerobot.sim.registry import make
+    from mjx_lerobot.sim.render import Renderer
 
     if cfg.viewer and launch is None:
         require_display()

@@ -24,7 +24,9 @@ import mujoco
 import numpy as np
 from mujoco import mjx
 
-from mjx_lerobot.scene import Scene, quiet_warp, warp_available
+from mjx_lerobot.physics import warp_available
+from mjx_lerobot.rotations import quat_to_mat, unit
+from mjx_lerobot.sim.scene import Scene
 
 #: Geom groups a policy camera draws unless the task says otherwise: the world (table, cube)
 #: and the robot. Group 1 holds goals a policy must see (a target pad), 3 the collision
@@ -106,7 +108,7 @@ class BatchCameras:
     def _place(self, data: mjx.Data, frames: dict[str, jax.Array]) -> mjx.Data:
         """One instance's camera and light poses from its body poses (what mj_camlight does)."""
         body_mat = data.xmat.reshape(-1, 3, 3)
-        cam_mat = jp.einsum("cij,cjk->cik", body_mat[self._cam_body], jax.vmap(_quat_to_mat)(frames["cam_quat"]))
+        cam_mat = jp.einsum("cij,cjk->cik", body_mat[self._cam_body], quat_to_mat(unit(frames["cam_quat"])))
         cam_xpos = data.xpos[self._cam_body] + jp.einsum("cij,cj->ci", body_mat[self._cam_body], frames["cam_pos"])
         light_mat = body_mat[self._light_body]
         light_xpos = data.xpos[self._light_body] + jp.einsum("lij,lj->li", light_mat, frames["light_pos"])
@@ -148,16 +150,6 @@ class BatchCameras:
         return images, depths, data
 
 
-def _quat_to_mat(q: jax.Array) -> jax.Array:
-    """Unit quaternion (w, x, y, z) -> rotation matrix (3, 3)."""
-    w, x, y, z = q / jp.linalg.norm(q)
-    return jp.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])  # fmt: skip
-
-
 def as_camera_names(cameras: str | Sequence[str]) -> tuple[str, ...]:
     """'front,wrist' or ['front', 'wrist'] -> ('front', 'wrist')."""
     if isinstance(cameras, str):
@@ -195,7 +187,7 @@ def render_states(
     frame. Up to `max_worlds` frames go into one call (one render context), the rest in more.
     """
     if not warp_available():
-        raise ValueError("renderer='batched' needs MuJoCo Warp (mujoco-warp and warp-lang)")
+        raise ValueError("renderer='batched' needs MuJoCo Warp (warp-lang)")
     qpos = np.asarray(qpos, np.float32)
     num_frames = len(qpos)
     if qpos.ndim != 2 or num_frames == 0 or qpos.shape[1] != scene.mj_model.nq:
@@ -205,10 +197,7 @@ def render_states(
         mocap_bodies = np.flatnonzero(scene.mj_model.body_mocapid >= 0)
         mocap_pos = scene.mj_model.body_pos[mocap_bodies[np.argsort(scene.mj_model.body_mocapid[mocap_bodies])]]
     mocap_pos = np.broadcast_to(np.asarray(mocap_pos, np.float32).reshape(-1, nmocap, 3), (num_frames, nmocap, 3))
-    if scene.impl != "warp":  # drawing needs Warp's model and data; nothing here steps physics
-        quiet_warp()
-        model = mjx.put_model(scene.mj_model, impl="warp")
-        scene = dataclasses.replace(scene, impl="warp", mjx_model=model, host=None)
+    scene = scene.on_backend("warp")  # drawing needs Warp's model and data; nothing here steps physics
     if model_fields is not None:
         config = dataclasses.replace(config, per_world_fovy=True)  # the instance's own fov
     worlds = min(num_frames, max_worlds)

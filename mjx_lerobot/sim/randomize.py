@@ -42,7 +42,8 @@ import mujoco
 import numpy as np
 from flax import struct
 
-from mjx_lerobot.scene import JOINTS, Scene
+from mjx_lerobot.rotations import quat_mul, rotvec_to_quat
+from mjx_lerobot.sim.scene import JOINTS, Scene
 
 #: Longest control delay the state has room for (`Ranges.latency` may not exceed it).
 MAX_LATENCY = 3
@@ -329,7 +330,7 @@ class Targets:
         mat_rgba = tint(mat_rgba, self.table_mats, values.table_rgb)
         light_dir = jp.asarray(m.light_dir, jp.float32) + values.light_dir
         light_dir = light_dir / jp.maximum(jp.linalg.norm(light_dir, axis=-1, keepdims=True), 1e-6)
-        camera_turn = jax.vmap(_rotvec_quat)(values.camera_rot)
+        camera_turn = jax.vmap(rotvec_to_quat)(values.camera_rot)
         return {
             "geom_rgba": geom_rgba,
             "mat_rgba": mat_rgba,
@@ -337,7 +338,7 @@ class Targets:
             "light_dir": light_dir,
             "light_diffuse": jp.asarray(m.light_diffuse, jp.float32) * values.light_intensity[:, None],
             "cam_pos": jp.asarray(m.cam_pos, jp.float32) + values.camera_pos,
-            "cam_quat": jax.vmap(_quat_mul)(jp.asarray(m.cam_quat, jp.float32), camera_turn),
+            "cam_quat": quat_mul(jp.asarray(m.cam_quat, jp.float32), camera_turn),
             "cam_fovy": jp.asarray(m.cam_fovy, jp.float32) + values.camera_fovy,
             "geom_size": self._cube_shape(values)["geom_size"],
         }
@@ -400,21 +401,3 @@ def delay(domain: Domain, ctrl: jax.Array) -> tuple[Domain, jax.Array]:
 
 def _has(model: mujoco.MjModel, geom: str) -> bool:
     return mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, geom) >= 0
-
-
-def _rotvec_quat(rotvec: jax.Array) -> jax.Array:
-    """Rotation vector (axis * angle) -> unit quaternion (w, x, y, z)."""
-    angle = jp.linalg.norm(rotvec)
-    axis = rotvec / jp.maximum(angle, 1e-12)
-    return jp.concatenate([jp.cos(angle / 2)[None], axis * jp.sin(angle / 2)])
-
-
-def _quat_mul(a: jax.Array, b: jax.Array) -> jax.Array:
-    w1, x1, y1, z1 = a
-    w2, x2, y2, z2 = b
-    return jp.array([
-        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-    ])  # fmt: skip

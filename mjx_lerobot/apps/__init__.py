@@ -1,0 +1,1 @@
+"""The `mjx-lerobot` command and what it runs: demo, viewer, teleoperation."""

@@ -1,0 +1,1 @@
+"""Reinforcement learning on the batched env: PPO (state or pixels), written in JAX."""

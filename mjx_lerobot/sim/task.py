@@ -1,0 +1,196 @@
+"""The task contract and the state it runs on: what a task file defines, and what every instance carries.
+
+A task file (see `tasks/`) defines one instance's behaviour as pure functions over an MJX
+state and exports them as `TASK = Task.from_module(globals(), ...)`. `Env` (sim/env.py) batches
+them. A task's `Params` are traced, so one value per field or one per instance both work
+without recompiling (`traced_params`, `batch_params`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jp
+import numpy as np
+from flax import struct
+from mujoco import mjx
+
+from mjx_lerobot.sim.randomize import Domain, Ranges
+
+ACTION_DIM = 6
+
+# Bits of EnvState.fault, so one instance's trouble is visible instead of silently wrong.
+FAULT_NAN_STATE = 1  # physics produced NaN/inf: the instance is terminated and auto-reset
+FAULT_OVERFLOW = 2  # contact or constraint buffer overflowed (Warp): results are unreliable
+FAULT_BAD_ACTION = 4  # a non-finite action entry: that joint kept its previous target
+
+
+@struct.dataclass
+class EnvState:
+    """Everything about a batch of instances. Leaves are [N, ...] once batched."""
+
+    data: mjx.Data  # physics state
+    obs: dict[str, jax.Array]  # observation dict, float32
+    reward: jax.Array  # () float32, reward of the last step
+    terminated: jax.Array  # () bool, success or failure ended the episode
+    truncated: jax.Array  # () bool, episode hit its step limit
+    success: jax.Array  # () bool, success predicate after the last step
+    steps: jax.Array  # () int32, control steps since the episode began
+    key: jax.Array  # () PRNG key owned by the instance
+    params: Any  # the task's Params of this instance (each field an array, see `traced_params`)
+    info: Any  # task's own typed info (target, counters...)
+    metrics: dict[str, jax.Array]  # named reward terms of the last step
+    final_obs: dict[str, jax.Array]  # obs at the last episode end, before auto-reset
+    fault: jax.Array  # () int32 bitmask of FAULT_* of the last step
+    domain: Domain | None = None  # the instance's randomization (drawn values...), None without
+
+
+    @property
+    def done(self) -> jax.Array:
+        return self.terminated | self.truncated
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One task's pure functions (one instance each; `Env` batches them).
+
+    reset(scene, params, key, data) -> (data, info)     set qpos/ctrl/mocap; no physics yet
+    observe(scene, params, data, info) -> obs dict
+    reward(scene, params, data, info, action) -> dict of weighted reward terms
+    success(scene, params, data, info) -> bool
+    failure(scene, params, data, info) -> bool          terminates the episode
+    update(scene, params, data, info) -> info           after physics, before the others
+    """
+
+    name: str
+    scene: str  # MJCF file in assets/
+    episode_steps: int  # control steps before truncation
+    instruction: str  # language instruction, e.g. for LeRobot's `task` feature
+    params: Any  # flax.struct.dataclass of defaults; traced (see `traced_params`)
+    reset: Callable
+    observe: Callable
+    reward: Callable
+    success: Callable
+    failure: Callable = lambda scene, params, data, info: jp.array(False)
+    update: Callable = lambda scene, params, data, info: info
+    expert: Callable | None = None  # make_expert(scene, params) -> policy(state, key) -> action
+    terminate_on_success: bool = True
+    # Geom groups policy cameras draw: the world (0) and robot (2), plus 1 where the goal is a
+    # pad on the table the policy must see, or 4 where it is a marker in the air (reach).
+    camera_geom_groups: tuple[int, ...] = (0, 2)
+    ranges: Ranges = Ranges()  # what randomize=True draws from (mjx_lerobot/randomize.py)
+    # Language-conditioned tasks: the instructions an episode's reset chooses from. The task's
+    # Info then holds `instruction`, the int32 index of the one this episode asks for, and
+    # `instruction` above describes the family ("Pick up the named object.").
+    instructions: tuple[str, ...] = ()
+
+    def describe(self, instruction_id: int | np.integer | None = None) -> str:
+        """The words of instruction `instruction_id` (a language task's), else `instruction`."""
+        if not self.instructions or instruction_id is None:
+            return self.instruction
+        return self.instructions[int(instruction_id)]
+
+    @classmethod
+    def from_module(cls, namespace: Mapping[str, Any], **fields: Any) -> Task:
+        """The task a task file defines, its functions taken by name from `namespace` (the
+        file's `globals()`): `Params`, `reset`, `observe`, `reward`, `success`, and where the
+        file has them `failure`, `update`, `make_expert`. `fields` gives the rest (name,
+        scene, episode_steps, instruction, ...).
+
+            TASK = Task.from_module(globals(), name="reach", scene="scene_reach.xml", ...)
+        """
+        required = ("Params", "reset", "observe", "reward", "success")
+        missing = [name for name in required if name not in namespace]
+        if missing:
+            raise ValueError(f"task {fields.get('name')!r}: the task file must define {missing}")
+        functions = ("reset", "observe", "reward", "success", "failure", "update")
+        found = {name: namespace[name] for name in functions if name in namespace}
+        if "make_expert" in namespace:
+            found["expert"] = namespace["make_expert"]
+        return cls(params=namespace["Params"](), **found, **fields)
+
+
+def traced_params(params: Any) -> Any:
+    """A task's Params with every field as one array (float32, int32 or bool; tuples become
+    vectors): the pytree that reset and step trace, so one leaf per field can be batched."""
+    leaves = jax.tree.leaves(params)
+    if not dataclasses.is_dataclass(params) or (len(leaves) == 1 and leaves[0] is params):
+        raise TypeError(
+            f"task Params must be a flax.struct.dataclass (a pytree), got {type(params).__name__}: "
+            "decorate the class with @flax.struct.dataclass"
+        )
+    fields = [f.name for f in dataclasses.fields(params) if f.metadata.get("pytree_node", True)]
+    return params.replace(**{name: _as_array(getattr(params, name)) for name in fields})
+
+
+def _as_array(value: Any) -> jax.Array:
+    if isinstance(value, jax.Array):
+        return value
+    value = np.asarray(value)
+    if value.dtype == np.bool_:
+        return jp.asarray(value)
+    return jp.asarray(value, jp.int32 if np.issubdtype(value.dtype, np.integer) else jp.float32)
+
+
+def batch_params(defaults: Any, params: Any, num_envs: int) -> Any:
+    """`params` with every leaf [num_envs, ...]: a field given once is shared by all instances,
+    a field given as [num_envs, ...] is one per instance.
+
+    `params` is None (the defaults), the task's Params, or a mapping of the fields to change.
+    Shapes and dtypes follow `defaults` (the task's traced Params); anything else is a clear
+    error here, not an XLA trace.
+    """
+    if params is None:
+        params = defaults
+    elif isinstance(params, Mapping):
+        known = {f.name for f in dataclasses.fields(defaults)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown params {unknown}; {type(defaults).__name__} has {sorted(known)}")
+        params = defaults.replace(**params)
+    elif type(params) is not type(defaults):
+        raise TypeError(f"params must be a {type(defaults).__name__} (env.params.replace(...)), got {type(params)}")
+    batched = {}
+    for field in dataclasses.fields(defaults):
+        default = getattr(defaults, field.name)
+        if not isinstance(default, jax.Array):  # a static field (pytree_node=False)
+            continue
+        value = getattr(params, field.name)
+        value = value if isinstance(value, jax.Array) else jp.asarray(np.asarray(value), default.dtype)
+        if value.shape not in (default.shape, (num_envs, *default.shape)):
+            raise ValueError(
+                f"params.{field.name}: expected shape {default.shape} (shared) or {(num_envs, *default.shape)} "
+                f"(one per instance), got {value.shape}"
+            )
+        if not isinstance(value, jax.core.Tracer) and not np.isfinite(np.asarray(value, np.float64)).all():
+            raise ValueError(f"params.{field.name} has non-finite entries")
+        batched[field.name] = jp.broadcast_to(value.astype(default.dtype), (num_envs, *default.shape))
+    return params.replace(**batched)
+
+
+def seed_keys(seeds: Sequence[int]) -> jax.Array:
+    """One PRNG key per 64-bit seed (both halves used, so distinct seeds give distinct keys)."""
+    seeds = np.asarray(seeds, np.uint64)
+    low = (seeds & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    high = (seeds >> np.uint64(32)).astype(np.uint32)
+    return jax.vmap(lambda lo, hi: jax.random.fold_in(jax.random.key(lo), hi))(low, high)
+
+
+def check_action(action: Any, num_envs: int) -> None:
+    """Raise a ValueError naming expected vs got, before anything is traced."""
+    shape = getattr(action, "shape", None)
+    dtype = getattr(action, "dtype", None)
+    if shape is None or dtype is None:
+        raise ValueError(f"action must be an array of shape ({num_envs}, {ACTION_DIM}), got {type(action).__name__}")
+    if tuple(shape) != (num_envs, ACTION_DIM):
+        raise ValueError(f"action shape: expected ({num_envs}, {ACTION_DIM}), got {tuple(shape)}")
+    if not np.issubdtype(np.dtype(dtype), np.floating):
+        raise ValueError(f"action dtype: expected a float dtype (float32), got {np.dtype(dtype)}")
+    if isinstance(action, np.ndarray) and not np.isfinite(action).all():
+        bad = np.argwhere(~np.isfinite(action))[:5].tolist()
+        raise ValueError(f"action has non-finite entries at [instance, joint] {bad}")
+
+
