@@ -100,5 +100,7 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 
 TASK = Task.from_module(globals(), name="lift_cube", scene="scene_cube.xml", episode_steps=150,
-                        instruction="Pick up the red cube and lift it.")
+                        instruction="Pick up the red cube and lift it.",
+                        train_defaults=dict(
+                            total_steps=100_000_000, reward_scale=0.25, init_log_std=-1.2, entropy_coef=5e-4))
 make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

@@ -91,5 +91,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 TASK = Task.from_module(globals(), name="pick_place", scene="scene_cube.xml", episode_steps=240,
                         instruction="Pick up the red cube and place it on the green target.",
-                        camera_geom_groups=(0, 1, 2))  # cameras see the goal pad
+                        camera_geom_groups=(0, 1, 2),  # cameras see the goal pad
+                        train_defaults=dict(total_steps=200_000_000, reward_scale=0.25, init_log_std=-1.2))
 make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

@@ -115,5 +115,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 TASK = Task.from_module(globals(), name="push_cube", scene="scene_cube.xml", episode_steps=150,
                         instruction="Push the red cube onto the green target.",
-                        camera_geom_groups=(0, 1, 2))  # cameras see the goal pad
+                        camera_geom_groups=(0, 1, 2),  # cameras see the goal pad
+                        train_defaults=dict(total_steps=100_000_000, reward_scale=0.25, init_log_std=-1.2))
 make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

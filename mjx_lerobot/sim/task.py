@@ -86,6 +86,9 @@ class Task:
     # Info then holds `instruction`, the int32 index of the one this episode asks for, and
     # `instruction` above describes the family ("Pick up the named object.").
     instructions: tuple[str, ...] = ()
+    # A trainer's settings that differ from its defaults for this task, found by training it
+    # (e.g. PPO's total_steps, reward_scale): plain data beside the task, read by mjx_lerobot.rl.
+    train_defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
 
     def describe(self, instruction_id: int | np.integer | None = None) -> str:
         """The words of instruction `instruction_id` (a language task's), else `instruction`."""
