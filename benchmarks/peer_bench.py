@@ -1,12 +1,13 @@
 """Throughput of the seed peer, LeRobotHackathonEnv (dm_control), run in the peer's own Python.
 
-    .peer-venv/bin/python -P mjx_lerobot/peer_bench.py --seconds 5
+    .peer-venv/bin/python -P benchmarks/peer_bench.py --seconds 5
 
 Prints one JSON object: env and physics steps/s for one env, and for gymnasium's
 AsyncVectorEnv with one worker process per core. Imports nothing from mjx_lerobot (the peer
-pins its own mujoco and dm-control), so `mjx-lerobot bench` runs this file as a subprocess
-with that interpreter (`-P` keeps this folder off its sys.path); it ships inside the package
-so that an installed `mjx-lerobot bench` finds it wherever it runs.
+pins its own mujoco and dm-control), so `mjx-lerobot bench` runs this file by path as a
+subprocess with that interpreter (`-P` keeps this folder off its sys.path). It imports the
+peer, which is no dependency of ours, so it lives beside the other benchmark scripts rather
+than in the package: the peer comparison runs from a checkout.
 
 Its task: LeRobotGoalConditioned-v0, the SO-101 on a table with objects to place (the closest
 to lift_cube it has), stepped with random actions. Its dm_control Environment is built without

@@ -5,7 +5,10 @@ import json
 import pytest
 
 from mjx_lerobot.apps.cli import main
-from mjx_lerobot.bench import suite as bench
+from mjx_lerobot.bench.config import BenchConfig, check_config, measurement_order, parse_sizes
+from mjx_lerobot.bench.peer import PEER_SCRIPT, measure_peer
+from mjx_lerobot.bench.results import markdown_table, ratios
+from mjx_lerobot.bench.suite import run_bench
 
 
 def test_bench_report_is_consistent(tmp_path, capsys):
@@ -31,34 +34,34 @@ def test_bench_report_is_consistent(tmp_path, capsys):
         assert r["physics_steps_per_s"] == pytest.approx(r["physics_steps"] / r["run_s"], rel=1e-9)
     all_cores = max(r["physics_steps_per_s"] for r in c_rows if r["threads"] == report["cpu_count"])
     one = max(r["physics_steps_per_s"] for r in c_rows if r["threads"] == 1)
-    ratios = report["ratios"]
-    assert ratios["ours_best"]["physics_steps_per_s"] == row["physics_steps_per_s"]
-    assert ratios["vs_mujoco_rollout_all_cores"] == pytest.approx(row["physics_steps_per_s"] / all_cores)
-    assert ratios["vs_mujoco_rollout_1_thread"] == pytest.approx(row["physics_steps_per_s"] / one)
+    got = report["ratios"]
+    assert got["ours_best"]["physics_steps_per_s"] == row["physics_steps_per_s"]
+    assert got["vs_mujoco_rollout_all_cores"] == pytest.approx(row["physics_steps_per_s"] / all_cores)
+    assert got["vs_mujoco_rollout_1_thread"] == pytest.approx(row["physics_steps_per_s"] / one)
     # Physics alone (the expert's actions replayed) is compared with MuJoCo C on the same work.
     replayed = row["replay_physics_steps_per_s"]
     assert replayed == pytest.approx(row["control_steps"] * row["num_envs"] * row["substeps"] / row["replay_run_s"])
-    assert ratios["replay_vs_mujoco_rollout_all_cores"] == pytest.approx(replayed / all_cores)
+    assert got["replay_vs_mujoco_rollout_all_cores"] == pytest.approx(replayed / all_cores)
     # No peer installed: said so, with how to install it, not silently dropped.
     assert "not installed" in report["peer"]["skipped"] and "setup_peer.sh" in report["peer"]["skipped"]
-    assert "vs_peer_best_mode" not in ratios
+    assert "vs_peer_best_mode" not in got
     # A peer result is compared with its best mode.
     peer = {"physics_timestep": 0.002, "single": {"physics_steps_per_s": 50.0}}
     peer["async_vector"] = {"workers": 2, "physics_steps_per_s": 80.0}
-    assert bench.ratios(report | {"peer": peer})["vs_peer_best_mode"] == pytest.approx(row["physics_steps_per_s"] / 80)
+    assert ratios(report | {"peer": peer})["vs_peer_best_mode"] == pytest.approx(row["physics_steps_per_s"] / 80)
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert bench.markdown_table(report) in table and "| c | 4 |" in table
+    assert markdown_table(report) in table and "| c | 4 |" in table
     # --table prints the same tables from the stored JSON.
     assert main(["bench", "--table", str(out)]) == 0
-    assert capsys.readouterr().out.strip() == bench.markdown_table(report)
+    assert capsys.readouterr().out.strip() == markdown_table(report)
 
 
 def test_bench_budget_skips_and_records(tmp_path):
     """Past --max-seconds nothing more is started, and every point left out says why."""
-    config = bench.BenchConfig(
+    config = BenchConfig(
         task="reach", sizes={"warp": (4, 8)}, max_seconds=1e-9, peer_python=str(tmp_path / "no-peer")
     )
-    report = bench.run_bench(config, progress=False)
+    report = run_bench(config, progress=False)
     assert report["mjx"] == [] and report["mujoco_rollout"] == []
     assert {(s.get("impl"), s.get("num_envs")) for s in report["skipped"]} >= {("warp", 4), ("warp", 8)}
     assert all(s["why"] for s in report["skipped"])
@@ -66,7 +69,7 @@ def test_bench_budget_skips_and_records(tmp_path):
 
 
 def test_bench_order_puts_the_telling_points_first():
-    order = bench.measurement_order({"warp": (1, 64, 512, 2048, 8192), "jax": (512, 8192)})
+    order = measurement_order({"warp": (1, 64, 512, 2048, 8192), "jax": (512, 8192)})
     assert order[:4] == [("warp", 8192), ("jax", 8192), ("warp", 1), ("jax", 512)]
     assert order[4:] == [("warp", 2048), ("warp", 512), ("warp", 64)]
 
@@ -74,11 +77,18 @@ def test_bench_order_puts_the_telling_points_first():
 def test_bench_rejects_bad_input(capsys):
     for bad in ("0", "abc", "", "4,-1"):
         with pytest.raises(ValueError, match="num-envs"):
-            bench.parse_sizes(bad)
+            parse_sizes(bad)
     with pytest.raises(ValueError, match="impl"):
-        bench.check_config(bench.BenchConfig(task="reach", sizes={"cuda": (4,)}))
+        check_config(BenchConfig(task="reach", sizes={"cuda": (4,)}))
     with pytest.raises(ValueError, match="unknown task"):
-        bench.check_config(bench.BenchConfig(task="no_such_task"))
+        check_config(BenchConfig(task="no_such_task"))
     with pytest.raises(SystemExit) as exit_info:  # the CLI turns them into a usage error
         main(["bench", "--num-envs", "64,lots"])
     assert exit_info.value.code == 2 and "--num-envs" in capsys.readouterr().err
+
+
+def test_bench_finds_the_peer_script_or_says_why(tmp_path):
+    """The peer's script is a file of the checkout, run by path; without it, the run says so."""
+    assert PEER_SCRIPT.is_file()
+    skipped = measure_peer("python3", 1.0, script=tmp_path / "peer_bench.py")["skipped"]
+    assert "peer_bench.py" in skipped and "checkout" in skipped

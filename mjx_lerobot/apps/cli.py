@@ -21,7 +21,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-IMPL_CHOICES = ("auto", "jax", "warp", "c")
+from mjx_lerobot.physics import IMPLS
+
+#: What --impl accepts: a backend, or "auto" (the fastest one for this machine's device).
+IMPL_CHOICES = ("auto", *IMPLS)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -217,18 +220,19 @@ def teleop(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from mjx_lerobot.bench import suite as bench
+    from mjx_lerobot.bench.config import config_from_args
+    from mjx_lerobot.bench.suite import main as run
 
-    bench.main(args, None if args.table else bench.config_from_args(args))
+    run(args, None if args.table else config_from_args(args))
     return 0
 
 
 def check_bench(args: argparse.Namespace) -> None:
     """Bad sizes, backends or budgets fail as usage errors, before anything runs."""
-    from mjx_lerobot.bench import suite as bench
+    from mjx_lerobot.bench.config import config_from_args
 
     if not args.table:
-        bench.config_from_args(args)
+        config_from_args(args)
 
 
 def _print_json(args: argparse.Namespace, result: dict) -> bool:
@@ -317,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", required=True, help="dataset directory")
     p.add_argument("--episode", type=int, default=0)
     p.add_argument("--video", default="", help="write the replayed episode to this mp4")
-    p.add_argument("--impl", default=None, choices=IMPL_CHOICES[1:], help="backend (default: the recording's)")
+    p.add_argument("--impl", default=None, choices=IMPLS, help="backend (default: the recording's)")
 
     t = command("train", train, "train a PPO policy on N instances; checkpoint, learning curve, evaluation",
                 ("task", "num_envs", "impl", "seed", "randomize"), task="reach", num_envs=2048)
