@@ -284,7 +284,7 @@ def test_bad_cameras_are_refused_before_anything_is_written(tmp_path, cameras, s
 
 
 def test_run_ahead_keeps_order_and_raises_the_simulations_error():
-    from mjx_lerobot.lerobot.record import RunAhead
+    from mjx_lerobot.lerobot.stream import RunAhead
 
     assert list(RunAhead(iter(range(5)), depth=2)) == [0, 1, 2, 3, 4]
 

@@ -126,7 +126,7 @@ class Teleop:
             return state.obs["ee_pos"][0], jp.arctan2(closing[1], closing[0]), state.data.ctrl[0, 5]
 
         def step(state: EnvState, action: jax.Array):
-            from mjx_lerobot.lerobot.record import frame_columns
+            from mjx_lerobot.lerobot.dataset import frame_columns
 
             nxt = env.advance_fn(state, action)
             return nxt, frame_columns(env, units, state, action, action, nxt)
@@ -175,16 +175,14 @@ def teleop(
     """Drive `cfg.task` with `device` (default: `open_device(cfg.device, cfg.port)`), recording
     finished episodes into `cfg.root` when set. `launch` replaces the viewer's (tests)."""
     from mjx_lerobot.apps.viewer import Window, require_display
-    from mjx_lerobot.lerobot.record import (
+    from mjx_lerobot.lerobot.dataset import (
         META_FILE,
-        RecordConfig,
-        _DeferredInterrupt,
-        _open_dataset,
         _write_episode,
         dataset_features,
         episode_instruction,
         require_lerobot,
     )
+    from mjx_lerobot.lerobot.record import RecordConfig, _DeferredInterrupt, _open_dataset
     from mjx_lerobot.sim.registry import make
     from mjx_lerobot.sim.render import Renderer
 
