@@ -7,8 +7,9 @@ import sys
 if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
     os.environ.setdefault("MUJOCO_GL", "egl")
 
-from mjx_lerobot.lerobot.gym_env import SO101Env, SO101VectorEnv  # noqa: E402
+from mjx_lerobot.lerobot.gym_env import SO101VectorEnv
 from mjx_lerobot.lerobot.gym_ids import gym_id, register_envs
+from mjx_lerobot.lerobot.single_env import SO101Env  # noqa: E402
 from mjx_lerobot.sim.env import Env
 from mjx_lerobot.sim.registry import available_tasks, load_task, make  # noqa: E402
 from mjx_lerobot.sim.rollout import rollout

@@ -20,6 +20,7 @@ from mujoco import mjx
 
 from mjx_lerobot.lerobot.hub import hub_entry_point
 from mjx_lerobot.sim import expert, tabletop
+from mjx_lerobot.sim.randomize import Parts
 from mjx_lerobot.sim.scene import Scene, ee_pose
 from mjx_lerobot.sim.task import Task
 
@@ -122,5 +123,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 
 TASK = Task.from_module(globals(), name="pick_object", scene="scene_objects.xml", episode_steps=150,
-                        instruction="Pick up the named object.", instructions=INSTRUCTIONS)
+                        instruction="Pick up the named object.", instructions=INSTRUCTIONS,
+                        randomized_parts=Parts(objects=OBJECTS))
 make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

@@ -16,6 +16,7 @@ from mujoco import mjx
 
 from mjx_lerobot.lerobot.hub import hub_entry_point
 from mjx_lerobot.sim import expert, tabletop
+from mjx_lerobot.sim.randomize import Parts
 from mjx_lerobot.sim.scene import Scene, ee_pose
 from mjx_lerobot.sim.task import Task
 
@@ -82,5 +83,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 TASK = Task.from_module(globals(), name="reach", scene="scene_reach.xml", episode_steps=90,
                         instruction="Move the gripper to the green target.",
                         camera_geom_groups=(0, 2, 4),  # cameras see the target marker
+                        randomized_parts=Parts(objects=()),  # the arm alone: no objects to vary
                         train_defaults=dict(total_steps=20_000_000, init_log_std=-1.0))
 make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

@@ -16,6 +16,7 @@ from mujoco import mjx
 
 from mjx_lerobot.lerobot.hub import hub_entry_point
 from mjx_lerobot.sim import expert, tabletop
+from mjx_lerobot.sim.randomize import Parts
 from mjx_lerobot.sim.scene import Scene, ee_pose
 from mjx_lerobot.sim.task import Task
 
@@ -107,5 +108,6 @@ def make_expert(scene: Scene, params: Params, variation: float = 0.0):
 
 
 TASK = Task.from_module(globals(), name="stack_cube", scene="scene_stack.xml", episode_steps=240,
-                        instruction="Stack the red cube on the green cube.")
+                        instruction="Stack the red cube on the green cube.",
+                        randomized_parts=Parts(objects=("cube", "green_cube")))
 make_env = hub_entry_point(TASK)  # LeRobot's EnvHub calls make_env(n_envs, use_async_envs, cfg)

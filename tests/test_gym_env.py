@@ -14,8 +14,9 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 
 import mjx_lerobot
-from mjx_lerobot.lerobot.gym_env import SO101Env, SO101VectorEnv
+from mjx_lerobot.lerobot.gym_env import SO101VectorEnv
 from mjx_lerobot.lerobot.gym_ids import gym_id
+from mjx_lerobot.lerobot.single_env import SO101Env
 from mjx_lerobot.lerobot.units import JointUnits
 
 LIFT = "gym_so101_mjx/LiftCube-v0"

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import mjx_lerobot
-from mjx_lerobot.sim.randomize import MAX_LATENCY, Ranges, Targets, nominal_ranges
+from mjx_lerobot.sim.randomize import FIELDS, MAX_LATENCY, Parts, Ranges, nominal_ranges
 from mjx_lerobot.sim.scene import action_to_ctrl, build_scene
+from mjx_lerobot.sim.targets import Targets
 from mjx_lerobot.sim.task import seed_keys
 
 N = 4
@@ -101,22 +102,31 @@ def test_delay_and_gains_act_on_the_servos_and_auto_reset_redraws(env):
     np.testing.assert_array_equal(np.asarray(after.domain.values.kp)[1:], before[1:])
 
 
-def test_physics_fields_scale_what_they_name():
+def test_physics_fields_write_what_the_table_says_and_name_every_entry():
+    """The arrays behind the outcomes tests/test_randomize_fields.py checks: each draw lands in
+    the model fields its row of FIELDS names, pairs included, and nowhere else."""
     scene = build_scene("scene_cube.xml", impl="jax")
     targets = Targets.from_scene(scene)
     values = targets.nominal_values().replace(
-        cube_friction=jp.float32(2.0), cube_mass=jp.float32(3.0), kp=jp.full(6, 0.5), damping=jp.full(6, 2.0)
+        cube_friction=jp.full(1, 2.0), cube_mass=jp.full(1, 3.0), kp=jp.full(6, 0.5), damping=jp.full(6, 2.0)
     )
     fields = jax.device_get(targets.physics_fields(values))
     nominal = jax.device_get(targets.physics_fields(targets.nominal_values()))
     m = scene.mj_model
     for name, value in nominal.items():  # the identity draw is the model itself
         np.testing.assert_array_equal(value, np.asarray(getattr(scene.mjx_model, name)), err_msg=name)
+    written = {name for field in FIELDS if field.acts_on == "physics" for name in field.model_fields}
+    assert set(fields) == written
     cube = m.body("cube").id
     cube_geoms = np.flatnonzero(m.geom_bodyid == cube)
     np.testing.assert_allclose(fields["geom_friction"][cube_geoms, 0], 2 * m.geom_friction[cube_geoms, 0], rtol=1e-6)
     others = np.setdiff1d(np.arange(m.ngeom), cube_geoms)
     np.testing.assert_array_equal(fields["geom_friction"][others], nominal["geom_friction"][others])
+    # Every contact with the cube is an explicit pair: their friction scales with it.
+    with_cube = np.isin(m.pair_geom1, cube_geoms) | np.isin(m.pair_geom2, cube_geoms)
+    assert with_cube.all()
+    np.testing.assert_allclose(fields["pair_friction"][:, :2], 2 * m.pair_friction[:, :2], rtol=1e-6)
+    np.testing.assert_array_equal(fields["pair_friction"][:, 2:], nominal["pair_friction"][:, 2:])
     np.testing.assert_allclose(fields["body_mass"][cube], 3 * m.body_mass[cube], rtol=1e-6)
     np.testing.assert_allclose(fields["actuator_gainprm"][:, 0], 0.5 * m.actuator_gainprm[:, 0], rtol=1e-6)
     np.testing.assert_allclose(fields["actuator_biasprm"][:, 1], 0.5 * m.actuator_biasprm[:, 1], rtol=1e-6)
@@ -125,9 +135,15 @@ def test_physics_fields_scale_what_they_name():
     names = targets.value_names()
     flat = np.asarray(targets.flat(jax.tree.map(lambda v: v[None], values)))
     assert flat.shape == (1, len(names)) and len(set(names)) == len(names)
-    assert flat[0, names.index("kp.gripper")] == 0.5 and flat[0, names.index("cube_mass")] == 3.0
+    assert flat[0, names.index("kp.gripper")] == 0.5 and flat[0, names.index("cube_mass.cube")] == 3.0
     back = targets.unflat(flat)
     np.testing.assert_array_equal(np.asarray(back.damping)[0], np.asarray(values.damping))
+
+
+def test_a_name_the_scene_lacks_is_an_error_not_ignored():
+    scene = build_scene("scene_objects.xml", impl="c")
+    with pytest.raises(ValueError, match=r"randomized objects \(bodies\) \['cube'\] are not in the scene"):
+        Targets.from_scene(scene, Parts(objects=("cube",)))
 
 
 def test_randomized_looks_reach_both_renderers():

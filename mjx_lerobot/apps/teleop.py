@@ -183,8 +183,8 @@ def teleop(
         require_lerobot,
     )
     from mjx_lerobot.lerobot.record import RecordConfig, _DeferredInterrupt, _open_dataset
+    from mjx_lerobot.sim.pixels import PixelPipeline
     from mjx_lerobot.sim.registry import make
-    from mjx_lerobot.sim.render import Renderer
 
     if cfg.viewer and launch is None:
         require_display()
@@ -202,8 +202,8 @@ def teleop(
         )
         dataset, meta = _open_dataset(record_cfg, env, dataset_features(env, cfg.cameras, cfg.height, cfg.width))
         meta["config"]["teleop_device"] = cfg.device if device is None else type(device).__name__
-        if cfg.cameras:
-            renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width, env.task.camera_geom_groups, antialias=False)
+        pixels = PixelPipeline.choose(cfg.cameras, cfg.height, cfg.width, renderer="gl")  # each frame as it happens
+        renderer = pixels.host_renderer(env.scene, env.task.camera_geom_groups)
     owned = device is None
     if owned:
         device = open_device(cfg.device, cfg.port)

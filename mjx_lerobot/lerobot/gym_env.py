@@ -2,7 +2,8 @@
 
 `SO101VectorEnv` is a `gymnasium.vector.VectorEnv` whose `step` advances every instance in a
 single jitted call (no sub-env objects, no worker processes), then copies what Gymnasium
-returns to numpy in one transfer. `SO101Env` is the one-instance `gymnasium.Env`.
+returns to numpy in one transfer. `SO101Env` (lerobot/single_env.py) is the one-instance
+`gymnasium.Env` over it.
 
 Observations, as LeRobot reads them (`lerobot.envs.utils.preprocess_observation`):
 
@@ -24,7 +25,7 @@ position targets in those units.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -36,13 +37,14 @@ from gymnasium.vector.utils import batch_space
 
 from mjx_lerobot.lerobot.gym_ids import task_from_gym_id
 from mjx_lerobot.lerobot.units import JointUnits
-from mjx_lerobot.sim.camera import as_camera_names, pixel_renderer
 from mjx_lerobot.sim.env import Env, select_instances
 from mjx_lerobot.sim.obs import AGENT_POS
+from mjx_lerobot.sim.pixels import PixelPipeline
 from mjx_lerobot.sim.randomize import Ranges
 from mjx_lerobot.sim.registry import load_task
+from mjx_lerobot.sim.render import LazyFrames
 from mjx_lerobot.sim.scene import CONTROL_HZ, action_to_ctrl, enable_compilation_cache
-from mjx_lerobot.sim.task import EnvState, Task, seed_keys
+from mjx_lerobot.sim.task import EnvState, Task, instance_seeds, seed_keys
 
 #: LeRobot's obs_type names -> the keys of the observation dict the adapter returns.
 OBS_TYPES = {
@@ -112,17 +114,18 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         if jax.config.jax_compilation_cache_dir is None:
             enable_compilation_cache()
         self.obs_keys = OBS_TYPES[obs_type]
-        self.cameras = as_camera_names(cameras) if "pixels" in self.obs_keys else ()
         self.observation_height, self.observation_width = int(observation_height), int(observation_width)
-        self.pixel_renderer = pixel_renderer(renderer, impl) if self.cameras else None
-        batched = dict(cameras=self.cameras, image_size=(self.observation_height, self.observation_width))
+        height, width = self.observation_height, self.observation_width
+        self.pixels = PixelPipeline.choose(cameras if "pixels" in self.obs_keys else (), height, width, renderer, impl)
+        self.cameras = self.pixels.cameras
+        self.pixel_renderer = self.pixels.renderer or None
         self._env = Env(
             load_task(task),
             num_envs=num_envs,
             impl=impl,
             episode_steps=max_episode_steps,
             randomize=randomize,
-            **(batched if self.pixel_renderer == "batched" else {}),
+            **self.pixels.env_kwargs(),
         )
         scene = self._env.scene
         self._params = self._env.batch_params(params)  # checked now, not at the first reset
@@ -133,7 +136,6 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.metadata = dict(self.metadata, autoreset_mode=self.autoreset_mode)
         self.units = JointUnits(units, scene.ctrl_low, scene.ctrl_high, calibration)
-        self._ctrl_low, self._ctrl_high = scene.ctrl_low, scene.ctrl_high
 
         camera_names = [scene.mj_model.camera(i).name for i in range(scene.mj_model.ncam)]
         for camera in (*self.cameras, render_camera):
@@ -160,7 +162,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         # into one float32 [N, C] array (see _returned); images come beside it.
         self._obs_columns = {key: width for key, width in self._obs_widths(spec).items() if width}
         # The GL renderer draws on the host from qpos and mocap; they cross only when it draws.
-        self._gl_pixels = "pixels" in self.obs_keys and self.pixel_renderer == "gl"
+        self._gl_pixels = self.pixels.on_host
         self._state: EnvState | None = None
         self._pending: jax.Array | None = None  # NEXT_STEP: instances that restart on the next step
         self._shown: dict | None = None  # on the device: qpos, mocap (and randomized visuals) of the last obs
@@ -231,7 +233,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         self._require_open()
         super().reset(seed=seed if isinstance(seed, int | np.integer) else None)
         mask = None if options is None else options.get("reset_mask")
-        seeds = self._instance_seeds(seed)
+        seeds = instance_seeds(seed, self.num_envs, self.np_random)
         keys = seed_keys(seeds)
         if mask is None or self._state is None:
             self._state, self._pending, returned = self._reset_all(keys, self._params, self._ranges)
@@ -285,7 +287,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         shown = jax.device_get(self._shown)  # only now do qpos and mocap cross to the host
         qpos, mocap, fields = shown["qpos"], shown["mocap_pos"], shown.get("visuals")
         camera = (self.render_camera,)
-        return _FrameSequence(lambda i: self._render_views(qpos[i], mocap[i], camera, _row(fields, i))[0], len(qpos))
+        return LazyFrames(lambda i: self._render_views(qpos[i], mocap[i], camera, _row(fields, i))[0], len(qpos))
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Sequence[Any]:
         """Per instance: `name`'s value (or its result when called with args), like SyncVectorEnv."""
@@ -343,7 +345,7 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         flags = [state.reward, state.terminated, state.truncated, state.success, state.fault]
         flags = jp.stack([jp.where(report, flag, 0).astype(jp.float32) for flag in flags], axis=1)
         returned: dict[str, Any] = {"numbers": jp.concatenate([self._obs_numbers(state), flags], axis=1)}
-        if self.pixel_renderer == "batched":
+        if self.pixels.batched:
             returned["pixels"] = state.obs["pixels"]
         if self._gl_pixels or self.render_mode is not None:
             returned["render"] = dict(qpos=state.data.qpos, mocap_pos=state.data.mocap_pos)
@@ -383,48 +385,14 @@ class SO101VectorEnv(gym.vector.VectorEnv):
     def _final_obs_fn(self, state: EnvState) -> dict[str, Any]:
         """SAME_STEP: the last obs of the episodes that just ended, read from the state."""
         final = {"numbers": self._obs_numbers(state, state.final_obs)}
-        if self.pixel_renderer == "batched":
+        if self.pixels.batched:
             final["pixels"] = state.final_obs["pixels"]
         return final
 
     # -- host side ------------------------------------------------------------------------
-    def _instance_seeds(self, seed: Any) -> list[int]:
-        n = self.num_envs
-        if seed is None:
-            return [int(s) for s in self.np_random.integers(0, 2**63, size=n)]
-        if isinstance(seed, int | np.integer):
-            if seed < 0:
-                raise ValueError(f"seed must be >= 0, got {seed}")
-            return [int(seed) + i for i in range(n)]
-        seeds = list(seed)
-        if len(seeds) != n:
-            raise ValueError(f"seed list must have one seed per instance ({n}), got {len(seeds)}")
-        out = []
-        for s in seeds:
-            if s is None:
-                s = int(self.np_random.integers(0, 2**63))
-            if not isinstance(s, int | np.integer) or s < 0:
-                raise ValueError(f"seeds must be non-negative integers or None, got {s!r}")
-            out.append(int(s))
-        return out
-
     def _to_core_action(self, actions: Any) -> np.ndarray:
         """Units -> the core's [-1, 1], with a clear error for anything malformed."""
-        expected = (self.num_envs, 6)
-        try:
-            a = np.asarray(actions)
-        except Exception as err:  # e.g. ragged lists
-            raise ValueError(f"action must be an array of shape {expected}: {err}") from err
-        if a.shape != expected:
-            raise ValueError(f"action shape: expected {expected} ({self.units.units}), got {a.shape}")
-        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
-            raise ValueError(f"action dtype: expected float32, got {a.dtype}")
-        a = a.astype(np.float32)
-        if not np.isfinite(a).all():
-            bad = np.argwhere(~np.isfinite(a))[:5].tolist()
-            raise ValueError(f"action has non-finite entries at [instance, joint] {bad}")
-        rad = self.units.to_radians(a)
-        return (2.0 * (rad - self._ctrl_low) / (self._ctrl_high - self._ctrl_low) - 1.0).astype(np.float32)
+        return self.units.to_core_action(actions, self.num_envs)
 
     def _show(self, returned: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The Gymnasium obs and the flags from one call's outputs: one transfer (plus images)."""
@@ -499,73 +467,3 @@ class SO101VectorEnv(gym.vector.VectorEnv):
 
 def _row(fields: dict[str, np.ndarray] | None, i: int) -> dict[str, np.ndarray] | None:
     return None if fields is None else {name: value[i] for name, value in fields.items()}
-
-
-class SO101Env(gym.Env):
-    """One SO-101 instance as a `gymnasium.Env` (the VectorEnv with num_envs=1, unbatched).
-
-    No auto-reset: call reset() after an episode ends, as Gymnasium expects of a single env.
-    Takes the same keyword arguments as SO101VectorEnv.
-    """
-
-    metadata = {"render_modes": ["rgb_array"], "render_fps": CONTROL_HZ}
-
-    def __init__(self, task: str | Task = "lift_cube", render_mode: str | None = "rgb_array", **kwargs: Any):
-        self.vector_env = SO101VectorEnv(
-            1, task, render_mode=render_mode, autoreset_mode=AutoresetMode.DISABLED, **kwargs
-        )
-        self.render_mode = render_mode
-        self.observation_space = self.vector_env.single_observation_space
-        self.action_space = self.vector_env.single_action_space
-
-    task = property(lambda self: self.vector_env.task)
-    task_description = property(lambda self: self.vector_env.task_descriptions[0])
-    _max_episode_steps = property(lambda self: self.vector_env._max_episode_steps)
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)  # seeds self.np_random, which draws the seed when none is given
-        if seed is None:
-            seed = int(self.np_random.integers(0, 2**63))
-        obs, info = self.vector_env.reset(seed=[seed], options=options)
-        return _first(obs), _first(info)
-
-    def step(self, action: np.ndarray):
-        action = np.asarray(action)
-        if action.shape != (6,):
-            raise ValueError(f"action shape: expected (6,), got {action.shape}")
-        obs, reward, terminated, truncated, info = self.vector_env.step(action[None])
-        return _first(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0]), _first(info)
-
-    def render(self) -> np.ndarray | None:
-        frames = self.vector_env.render()
-        return None if frames is None else frames[0]
-
-    def close(self) -> None:
-        self.vector_env.close()
-
-
-class _FrameSequence(Sequence):
-    """A read-only sequence of frames, each rendered when first indexed."""
-
-    def __init__(self, render_one: Callable[[int], np.ndarray], length: int):
-        self._render_one, self._length = render_one, length
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self._render_one(i) for i in range(*index.indices(self._length))]
-        if not -self._length <= index < self._length:
-            raise IndexError(index)
-        return self._render_one(index % self._length)
-
-
-def _first(tree: Any) -> Any:
-    """Instance 0 of a batched obs/info dict (dropping Gymnasium's `_key` masks)."""
-    if isinstance(tree, dict):
-        return {k: _first(v) for k, v in tree.items() if not k.startswith("_")}
-    if isinstance(tree, np.ndarray):
-        value = tree[0]
-        return value.item() if value.ndim == 0 and tree.dtype != object else value
-    return tree

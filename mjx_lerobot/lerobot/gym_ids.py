@@ -33,7 +33,7 @@ def register_envs() -> None:
             continue
         gym.register(
             id=gym_id(task),
-            entry_point="mjx_lerobot.lerobot.gym_env:SO101Env",
+            entry_point="mjx_lerobot.lerobot.single_env:SO101Env",
             vector_entry_point="mjx_lerobot.lerobot.gym_env:SO101VectorEnv",
             kwargs={"task": task},
             disable_env_checker=True,  # SO101Env passes gymnasium's check_env (tests/test_gym_env.py)

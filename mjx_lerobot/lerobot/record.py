@@ -154,20 +154,17 @@ def record(cfg: RecordConfig) -> dict:
     import datasets
     from tqdm import tqdm
 
-    from mjx_lerobot.sim.camera import CameraConfig, pixel_renderer
+    from mjx_lerobot.sim.pixels import PixelPipeline
     from mjx_lerobot.sim.registry import load_task, make
-    from mjx_lerobot.sim.render import Renderer
 
     datasets.disable_progress_bars()  # one progress bar: ours
+    pixels = PixelPipeline.choose(cfg.cameras, cfg.height, cfg.width, cfg.renderer, cfg.impl)
     # Without cameras nothing is drawn; "gl" is what a dataset from before the choice holds.
-    cfg = dataclasses.replace(cfg, renderer=pixel_renderer(cfg.renderer, cfg.impl) if cfg.cameras else "gl")
-    batched = bool(cfg.cameras) and cfg.renderer == "batched"
-    if batched:
+    cfg = dataclasses.replace(cfg, renderer=pixels.renderer or "gl")
+    if pixels.batched:
         _check_ring_memory(cfg, load_task(cfg.task).episode_steps)
-    drawn = dict(cameras=cfg.cameras, image_size=(cfg.height, cfg.width)) if batched else {}
-    env = make(cfg.task, num_envs=cfg.num_envs, impl=cfg.impl, randomize=cfg.randomize, **drawn)
-    if cfg.cameras:  # before anything is written (the batched renderer has checked already)
-        CameraConfig(tuple(cfg.cameras), cfg.height, cfg.width).check(env.scene.mj_model)
+    env = make(cfg.task, num_envs=cfg.num_envs, impl=cfg.impl, randomize=cfg.randomize, **pixels.env_kwargs())
+    pixels.check(env.scene)  # before anything is written (the batched renderer has checked already)
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
     features = dataset_features(env, cfg.cameras, cfg.height, cfg.width)
     dataset, meta = _open_dataset(cfg, env, features)
@@ -175,9 +172,7 @@ def record(cfg: RecordConfig) -> dict:
     done = dataset.meta.total_episodes
     stream = DemoStream(env, cfg.variation, cfg.action_noise, units, first_seed=meta["next_seed"])
     # The dataset's cameras show what a policy trained on them would see.
-    renderer = None
-    if cfg.cameras and not batched:
-        renderer = Renderer(env.scene.mj_model, cfg.height, cfg.width, env.task.camera_geom_groups, antialias=False)
+    renderer = pixels.host_renderer(env.scene, env.task.camera_geom_groups)
     visuals = None
     if env.randomized and renderer is not None:
         render_fields = jax.jit(jax.vmap(env.targets.render_fields))

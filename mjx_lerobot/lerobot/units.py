@@ -15,6 +15,7 @@ as zero. The gripper's 0 and 100 are its closed and open joint limits (-10 and 1
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,8 @@ class JointUnits:
         if units == "radians" and calibration:
             raise ValueError("calibration offsets apply to units='degrees' only")
         self.units = units
+        self.joint_low = np.asarray(joint_low, np.float32)
+        self.joint_high = np.asarray(joint_high, np.float32)
         low = np.asarray(joint_low, np.float64)
         high = np.asarray(joint_high, np.float64)
         if units == "radians":
@@ -69,6 +72,25 @@ class JointUnits:
 
     def to_radians(self, value):
         return (value - self.shift) / self.scale
+
+    def to_core_action(self, actions: Any, num_envs: int) -> np.ndarray:
+        """Joint targets [num_envs, 6] in these units -> the env's [-1, 1] float32 actions, with
+        a clear error for a wrong shape or dtype or a non-finite entry."""
+        expected = (num_envs, 6)
+        try:
+            a = np.asarray(actions)
+        except Exception as err:  # e.g. ragged lists
+            raise ValueError(f"action must be an array of shape {expected}: {err}") from err
+        if a.shape != expected:
+            raise ValueError(f"action shape: expected {expected} ({self.units}), got {a.shape}")
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise ValueError(f"action dtype: expected float32, got {a.dtype}")
+        a = a.astype(np.float32)
+        if not np.isfinite(a).all():
+            bad = np.argwhere(~np.isfinite(a))[:5].tolist()
+            raise ValueError(f"action has non-finite entries at [instance, joint] {bad}")
+        rad = self.to_radians(a)
+        return (2.0 * (rad - self.joint_low) / (self.joint_high - self.joint_low) - 1.0).astype(np.float32)
 
     def __repr__(self) -> str:
         return f"JointUnits({self.units!r}, low={self.low.round(2)}, high={self.high.round(2)})"

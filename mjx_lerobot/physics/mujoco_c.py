@@ -141,7 +141,11 @@ class HostPhysics:
             self._models = [copy.copy(self.model) for _ in range(n)]
             self._fields = {}
         for name, value in fields.items():
-            value = np.asarray(value).reshape(n, *getattr(self.model, name).shape)
+            nominal = getattr(self.model, name)
+            value = np.asarray(value).reshape(n, *nominal.shape)
+            # Fields arrive in float32: an entry left at its nominal value takes the model's own
+            # float64 value, so a nominal draw simulates exactly the unrandomized model.
+            value = np.where(value == nominal.astype(value.dtype), nominal, value)
             cached = self._fields.get(name)
             changed = range(n) if cached is None else np.flatnonzero((value != cached).reshape(n, -1).any(axis=1))
             for i in changed:

@@ -160,8 +160,8 @@ def as_camera_names(cameras: str | Sequence[str]) -> tuple[str, ...]:
 def pixel_renderer(renderer: str = "auto", impl: str = "auto") -> str:
     """'batched' or 'gl'. 'auto': the batched ray tracer on a GPU, where it draws thousands of
     instances in one call (unless physics was asked to run on MJX-JAX, which it cannot draw);
-    on a CPU the GL renderer, which measured faster there
-    (benchmarks/results/pixels_cpu-2core.json: Warp's CPU ray tracer runs on one thread)."""
+    on a CPU the GL renderer, the faster there (Warp's CPU ray tracer runs on one thread);
+    `sim/pixels.py` makes this choice for every env that draws a policy's images."""
     if renderer not in ("auto", "batched", "gl"):
         raise ValueError(f"renderer must be 'auto', 'batched' or 'gl', got {renderer!r}")
     if renderer == "auto":

@@ -34,8 +34,9 @@ from mujoco import mjx
 from mjx_lerobot.physics import resolve_impl, warp_available
 from mjx_lerobot.sim.camera import BatchCameras, CameraConfig, as_camera_names
 from mjx_lerobot.sim.obs import IMAGE_OBS, ObsSpec
-from mjx_lerobot.sim.randomize import Domain, Ranges, Targets, as_ranges, delay, start
+from mjx_lerobot.sim.randomize import Domain, Ranges, as_ranges, delay, start
 from mjx_lerobot.sim.scene import Scene, action_to_ctrl, build_scene
+from mjx_lerobot.sim.targets import Targets
 from mjx_lerobot.sim.task import (
     ACTION_DIM,
     FAULT_BAD_ACTION,
@@ -101,7 +102,7 @@ class Env:
         self.impl = self.scene.impl
         self._template = self.scene.make_data()
         # Randomization: which ids it touches, and the default ranges (traced, like Params).
-        self._targets = Targets.from_scene(self.scene) if randomize is not False else None
+        self._targets = Targets.from_scene(self.scene, task.randomized_parts) if randomize is not False else None
         self._ranges = self._range_shapes = None
         if self._targets is not None:
             self._range_shapes = traced_params(Ranges())  # one (low, high) pair per field
@@ -147,7 +148,7 @@ class Env:
 
     @params.setter
     def params(self, value: Any) -> None:
-        # Assigning here once changed nothing after the first step; say what works instead.
+        # The state carries its params, so assigning here could not reach a running episode.
         raise AttributeError("Env.params is read-only: pass params to env.reset(key, params=...)")
 
     def batch_params(self, params: Any = None) -> Any:
@@ -378,8 +379,8 @@ def reset_one(
         # the same expert plan and the same next episodes with randomization as without.
         domain_key, obs_key = jax.random.split(jax.random.fold_in(key, 0))
         domain = start(targets, ranges, domain_key, data.ctrl)
-        if len(targets.cube_body):  # a resized cube, set down at its own size
-            data = data.replace(qpos=targets.rest_cube(data.qpos, domain.values))
+        if len(targets.object_bodies):  # resized objects, set down at their own size
+            data = data.replace(qpos=targets.rest_objects(data.qpos, domain.values))
             data = scene.kinematics(scene.mjx_model, data)
             obs = task.observe(scene, params, data, info)
         obs = _noisy_joints(obs, domain, obs_key)

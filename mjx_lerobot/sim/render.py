@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import mujoco
@@ -137,7 +137,7 @@ def episode_frames(
     `renderer`: 'batched' draws all T states in one call of MuJoCo Warp's ray tracer (what the
     policy cameras and `record` use on a GPU; it has no transparency, so translucent markers
     come out opaque), 'gl' one state at a time with MuJoCo's OpenGL renderer (multisampled),
-    'auto' the batched one on a GPU and GL on a CPU, where it measured faster.
+    'auto' the batched one on a GPU and GL on a CPU, where GL is the faster.
     `model_fields`: the instance's randomized visuals (`randomize.Targets.render_fields`), if any.
     """
     if pixel_renderer(renderer) == "batched":
@@ -175,3 +175,21 @@ def episode_video(
 def video_geom_groups(task) -> tuple[int, ...]:
     """What a video for people draws: what the task's policy sees, and the target marker."""
     return tuple(sorted({*task.camera_geom_groups, MARKER_GROUP}))
+
+
+class LazyFrames(Sequence):
+    """A read-only sequence of frames, each rendered when first indexed (a caller that keeps
+    only a few of N instances' frames pays for those alone)."""
+
+    def __init__(self, render_one: Callable[[int], np.ndarray], length: int):
+        self._render_one, self._length = render_one, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._render_one(i) for i in range(*index.indices(self._length))]
+        if not -self._length <= index < self._length:
+            raise IndexError(index)
+        return self._render_one(index % self._length)

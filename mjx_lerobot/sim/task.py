@@ -18,7 +18,7 @@ import numpy as np
 from flax import struct
 from mujoco import mjx
 
-from mjx_lerobot.sim.randomize import Domain, Ranges
+from mjx_lerobot.sim.randomize import Domain, Parts, Ranges
 
 ACTION_DIM = 6
 
@@ -81,7 +81,8 @@ class Task:
     # Geom groups policy cameras draw: the world (0) and robot (2), plus 1 where the goal is a
     # pad on the table the policy must see, or 4 where it is a marker in the air (reach).
     camera_geom_groups: tuple[int, ...] = (0, 2)
-    ranges: Ranges = Ranges()  # what randomize=True draws from (mjx_lerobot/randomize.py)
+    ranges: Ranges = Ranges()  # what randomize=True draws from (sim/randomize.py)
+    randomized_parts: Parts = Parts()  # what those ranges act on: the task's objects, pads, surfaces
     # Language-conditioned tasks: the instructions an episode's reset chooses from. The task's
     # Info then holds `instruction`, the int32 index of the one this episode asks for, and
     # `instruction` above describes the family ("Pick up the named object.").
@@ -180,6 +181,28 @@ def seed_keys(seeds: Sequence[int]) -> jax.Array:
     low = (seeds & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     high = (seeds >> np.uint64(32)).astype(np.uint32)
     return jax.vmap(lambda lo, hi: jax.random.fold_in(jax.random.key(lo), hi))(low, high)
+
+
+def instance_seeds(seed: Any, num_envs: int, rng: np.random.Generator) -> list[int]:
+    """One non-negative seed per instance, Gymnasium-style: an int gives instance i `seed + i`,
+    a list gives each its own (None entries drawn from `rng`), None draws them all."""
+    if seed is None:
+        return [int(s) for s in rng.integers(0, 2**63, size=num_envs)]
+    if isinstance(seed, int | np.integer):
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        return [int(seed) + i for i in range(num_envs)]
+    seeds = list(seed)
+    if len(seeds) != num_envs:
+        raise ValueError(f"seed list must have one seed per instance ({num_envs}), got {len(seeds)}")
+    out = []
+    for s in seeds:
+        if s is None:
+            s = int(rng.integers(0, 2**63))
+        if not isinstance(s, int | np.integer) or s < 0:
+            raise ValueError(f"seeds must be non-negative integers or None, got {s!r}")
+        out.append(int(s))
+    return out
 
 
 def check_action(action: Any, num_envs: int) -> None:
