@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import jax
 import jax.numpy as jp
 import mjx_lerobot.tasks.lift_cube as lift_cube_module
 import numpy as np
@@ -165,3 +166,22 @@ def test_nan_inside_jit_sets_fault_only_for_that_instance(c_env, c_state0):
     np.testing.assert_array_equal(ctrl[1, others], ref_ctrl[1, others])
     # Other instances are exactly as if nothing had happened.
     np.testing.assert_array_equal(np.asarray(state.data.qpos)[[0, 2, 3]], np.asarray(ref.data.qpos)[[0, 2, 3]])
+
+
+@pytest.mark.parametrize("make_key", [jax.random.key, jax.random.PRNGKey], ids=["typed", "legacy"])
+def test_both_key_styles_run_every_fault_path_and_auto_reset_alike(c_env, make_key):
+    """`jax.random.key` and the legacy `jax.random.PRNGKey` give the same episodes through a NaN
+    state, a NaN action, actions far outside [-1, 1] and an auto-reset; a wrong key is refused."""
+    results = []
+    for key in (make_key(0), jax.random.key(0)):
+        state = c_env.reset(key)
+        state = state.replace(data=state.data.replace(qvel=state.data.qvel.at[2].set(jp.nan)))
+        state = c_env.step(state, jp.full((NUM_ENVS, 6), 5.0).at[1, 0].set(jp.nan))
+        fault = np.asarray(state.fault)
+        assert fault[1] & mjx_lerobot.FAULT_BAD_ACTION and fault[2] & mjx_lerobot.FAULT_NAN_STATE
+        assert int(state.steps[2]) == 0  # auto-reset on the same step
+        _, traj = mjx_lerobot.rollout(c_env, lambda s, k: jp.full((NUM_ENVS, 6), -5.0), key, 3, state=state)
+        results.append(np.asarray(traj["qpos"]))
+    np.testing.assert_array_equal(results[0], results[1])
+    with pytest.raises(ValueError, match=r"expected jax.random.key\(seed\) \(or a legacy jax.random.PRNGKey\)"):
+        c_env.reset(np.zeros(3))

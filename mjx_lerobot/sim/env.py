@@ -47,6 +47,7 @@ from mjx_lerobot.sim.task import (
     batch_params,
     check_action,
     traced_params,
+    typed_keys,
 )
 
 
@@ -130,7 +131,7 @@ class Env:
         [num_envs, ...] per instance; None uses `env.params`. The state carries them.
         `ranges`: the same for the randomization ranges of an env made with randomize=...
         """
-        return self._reset(key, self.batch_params(params), self.batch_ranges(ranges))
+        return self._reset(typed_keys(key), self.batch_params(params), self.batch_ranges(ranges))
 
     def step(self, state: EnvState, action: jax.Array | np.ndarray) -> EnvState:
         """Advance every instance one control step (1/30 s); finished ones auto-reset."""
@@ -198,6 +199,7 @@ class Env:
 
     # -- pure functions (batched) ---------------------------------------------------------
     def reset_fn(self, key: jax.Array, params: Any = None, ranges: Ranges | None = None) -> EnvState:
+        key = typed_keys(key)
         keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jp.arange(self.num_envs))
         return self.reset_instances(keys, params, ranges)
 
@@ -206,6 +208,7 @@ class Env:
     ) -> EnvState:
         """Reset from one key per instance, [N] keys -> EnvState; used by seeded adapters.
         `pixels=False` leaves the images out (a caller drawing once later: `with_pixels`)."""
+        keys = typed_keys(keys, batch_dims=1)
         params = batch_params(self._params, params, keys.shape[0])
         if self._ranges is not None:
             ranges = batch_params(self._range_shapes, self._ranges if ranges is None else ranges, keys.shape[0])

@@ -12,7 +12,7 @@ import jax
 
 from mjx_lerobot.sim.env import Env
 from mjx_lerobot.sim.obs import IMAGE_OBS
-from mjx_lerobot.sim.task import EnvState
+from mjx_lerobot.sim.task import EnvState, typed_keys
 
 
 def rollout(
@@ -34,6 +34,7 @@ def rollout(
     An env with cameras keeps its images out of `obs` unless `pixels=True`: T x N frames of
     every camera rarely fit (1,000 episodes of 150 steps at 64x64 are 1.8 GB per camera).
     """
+    key = typed_keys(key)
     if state is None:
         params, ranges = env.batch_params(params), env.batch_ranges(ranges)
         return _rollout_from_reset(env, policy, num_steps, key, params, ranges, pixels)
@@ -67,7 +68,7 @@ def timed_rollout(
     """`rollout(env, policy, key, num_steps, params=params)`, compiled ahead of time and then
     timed: compile time apart from run time. With `warmup`, a first call runs untimed and the
     second is timed (throughput); `check(compiled)` runs before either (e.g. a memory check)."""
-    params, ranges = env.batch_params(params), env.batch_ranges(ranges)
+    key, params, ranges = typed_keys(key), env.batch_params(params), env.batch_ranges(ranges)
     t0 = time.perf_counter()
     compiled = _rollout_from_reset.lower(env, policy, num_steps, key, params, ranges, False).compile()
     compile_s = time.perf_counter() - t0

@@ -175,6 +175,22 @@ def batch_params(defaults: Any, params: Any, num_envs: int) -> Any:
     return params.replace(**batched)
 
 
+def typed_keys(key: Any, batch_dims: int = 0) -> jax.Array:
+    """`key` as typed PRNG keys: `jax.random.key(seed)` passes through; a legacy raw key
+    (`jax.random.PRNGKey(seed)`, uint32 [..., 2]) is wrapped, so both styles give the same
+    state and the same draws; anything else is a ValueError saying what to pass.
+    `batch_dims`: how many leading axes hold one key each (1 for [N] keys)."""
+    if isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.ndim != batch_dims:
+            raise ValueError(f"expected {batch_dims} batch axes of keys, got keys of shape {key.shape}")
+        return key
+    dtype, shape = getattr(key, "dtype", None), tuple(getattr(key, "shape", ()))
+    if dtype == np.uint32 and shape == (*shape[:batch_dims], 2) and len(shape) == batch_dims + 1:
+        return jax.random.wrap_key_data(jp.asarray(key))
+    want = "jax.random.key(seed)" if batch_dims == 0 else "one jax.random.key per instance ([N] keys)"
+    raise ValueError(f"expected {want} (or a legacy jax.random.PRNGKey), got {type(key).__name__} {dtype} {shape}")
+
+
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
     """One PRNG key per 64-bit seed (both halves used, so distinct seeds give distinct keys)."""
     seeds = np.asarray(seeds, np.uint64)
