@@ -92,7 +92,8 @@ def test_every_task_declares_what_it_randomizes():
 @pytest.mark.parametrize("task", TASKS_WITH_OBJECTS)
 def test_each_object_of_each_task_feels_its_draws(task):
     """Every object of the task, pushed along the table at 0.15 m/s with the arm held still:
-    lower object or table friction lets each slide further, a larger size rests each higher."""
+    lower object or table friction lets each slide further (a sphere: roll differently), a
+    larger size rests each higher."""
     fields = [FIELDS[[f.name for f in FIELDS].index(n)] for n in ("cube_friction", "table_friction", "cube_size")]
     env = mjx_lerobot.make(task, num_envs=len(fields) + 1, impl="warp", randomize=True)
     ranges = one_field_per_instance(env, fields)
@@ -108,7 +109,13 @@ def test_each_object_of_each_task_feels_its_draws(task):
         state = env.step(state, hold)
     slid = np.asarray(state.data.qpos)[:, x] - start  # [instance, object]
     assert (np.asarray(state.fault) == 0).all()
-    assert (slid[1] > slid[0] + 5e-4).all(), ("cube_friction", slid)
-    assert (slid[2] > slid[0] + 5e-4).all(), ("table_friction", slid)
+    # A sphere rolls whatever its friction (only its first instant of sliding depends on it):
+    # it must still end elsewhere; everything else slides millimetres further.
+    rolls = np.array([m.geom_type[targets.object_geoms[targets.object_of_geom == k]].min() == 2
+                      for k in range(len(dof))])  # fmt: skip
+    for row, name in ((1, "cube_friction"), (2, "table_friction")):
+        further = slid[row] - slid[0]
+        assert (further[~rolls] > 5e-4).all(), (name, slid)
+        assert (np.abs(further[rolls]) > 2e-6).all(), (name, slid)
     z = np.asarray(state.data.qpos)[:, targets.object_z]
     np.testing.assert_allclose(z[3] - z[0], 0.3 * targets.object_half_z, atol=3e-4)

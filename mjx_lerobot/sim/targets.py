@@ -182,11 +182,12 @@ class Targets:
         """The objects' geom sizes and the bounds collision culls by, scaled about each body."""
         m = self.scene.mjx_model
         scale = values.cube_size[self.object_of_geom]
-        return {
-            "geom_size": jp.asarray(m.geom_size).at[self.object_geoms].multiply(scale[:, None]),
-            "geom_rbound": jp.asarray(m.geom_rbound).at[self.object_geoms].multiply(scale),
-            "geom_aabb": jp.asarray(m.geom_aabb).at[self.object_geoms].multiply(scale[:, None]),
-        }
+
+        def scaled(field: jax.Array) -> jax.Array:  # any trailing shape: Warp keeps aabb as (2, 3)
+            field = jp.asarray(field)
+            return field.at[self.object_geoms].multiply(scale.reshape(-1, *[1] * (field.ndim - 1)))
+
+        return {name: scaled(getattr(m, name)) for name in ("geom_size", "geom_rbound", "geom_aabb")}
 
     def rest_objects(self, qpos: jax.Array, values: Values) -> jax.Array:
         """`qpos` with each object (set down at its nominal size) raised or lowered by the change
