@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from mjx_lerobot.lerobot.durable import RecordingStopped
 from mjx_lerobot.physics import IMPLS
 
 #: What --impl accepts: a backend, or "auto" (the fastest one for this machine's device).
@@ -114,6 +115,7 @@ def record(args: argparse.Namespace) -> int:
         randomize=args.randomize,
         resume=args.resume,
         progress=not args.json,
+        durable_every_s=args.durable_every,
     )
     result = record(cfg)
     if not _print_json(args, result):
@@ -314,7 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--renderer", default="auto", choices=("auto", "batched", "gl"),
                    help="what draws the cameras: batched (in the jitted step, impl=warp; auto on a GPU) or gl")
     r.add_argument("--only-success", action="store_true", help="keep only the episodes the expert succeeded in")
-    r.add_argument("--resume", action="store_true", help="continue an interrupted recording up to --episodes")
+    r.add_argument("--resume", action="store_true",
+                   help="continue a stopped or crashed recording up to --episodes (a crash's torn tail is dropped)")
+    r.add_argument("--durable-every", type=float, default=30.0, metavar="SECONDS",
+                   help="a durable point at least this often: a kill -9 loses at most what came after it (0: every "
+                        "episode)")
 
     p = command("replay", replay, "re-simulate a recorded episode; report the deviation, render it",
                 ("json", "video_renderer"))
@@ -380,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: What bad input raises here (an unknown task, a malformed list, a file that is not what it
 #: should be): one line and exit code 2, like argparse's own errors. Anything else is a bug and
 #: keeps its traceback; MJX_LEROBOT_DEBUG=1 shows the traceback of these too.
-USER_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+USER_ERRORS = (RecordingStopped, ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 def main(argv: list[str] | None = None) -> int:

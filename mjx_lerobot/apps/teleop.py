@@ -26,7 +26,6 @@ dataset, so everything finished is kept.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -175,14 +174,9 @@ def teleop(
     """Drive `cfg.task` with `device` (default: `open_device(cfg.device, cfg.port)`), recording
     finished episodes into `cfg.root` when set. `launch` replaces the viewer's (tests)."""
     from mjx_lerobot.apps.viewer import Window, require_display
-    from mjx_lerobot.lerobot.dataset import (
-        META_FILE,
-        _write_episode,
-        dataset_features,
-        episode_instruction,
-        require_lerobot,
-    )
-    from mjx_lerobot.lerobot.record import RecordConfig, _DeferredInterrupt, _open_dataset
+    from mjx_lerobot.lerobot.dataset import _write_episode, dataset_features, episode_instruction, require_lerobot
+    from mjx_lerobot.lerobot.durable import SeedLease, take_snapshot
+    from mjx_lerobot.lerobot.record import RecordConfig, _DeferredInterrupt, _durable_point, _open_dataset
     from mjx_lerobot.sim.pixels import PixelPipeline
     from mjx_lerobot.sim.registry import make
 
@@ -192,7 +186,7 @@ def teleop(
         require_lerobot()
     env = make(cfg.task, num_envs=1, impl=cfg.impl)
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
-    dataset = meta = renderer = None
+    dataset = meta = renderer = lease = record_cfg = None
     if cfg.root is not None:
         record_cfg = RecordConfig(
             task=cfg.task, episodes=cfg.episodes, root=cfg.root, repo_id=cfg.repo_id or f"local/so101_mjx_{cfg.task}",
@@ -204,14 +198,16 @@ def teleop(
         meta["config"]["teleop_device"] = cfg.device if device is None else type(device).__name__
         pixels = PixelPipeline.choose(cfg.cameras, cfg.height, cfg.width, renderer="gl")  # each frame as it happens
         renderer = pixels.host_renderer(env.scene, env.task.camera_geom_groups)
+        lease = SeedLease(Path(cfg.root), meta["next_seed"], block=1)  # each episode's seed noted before use
     owned = device is None
     if owned:
         device = open_device(cfg.device, cfg.port)
     driver = Teleop(env, units)
     window = Window(env.scene.mj_model, f"teleop {cfg.task}", launch=launch) if cfg.viewer else None
-    seed = meta["next_seed"] if meta is not None else cfg.seed
+    seed = cfg.seed
     done = dataset.meta.total_episodes if dataset is not None else 0
     written = successes = dropped = 0
+    attempts_before = meta["attempts"] if meta is not None else 0
     try:
         with _DeferredInterrupt() as interrupt:
 
@@ -219,6 +215,7 @@ def teleop(
                 return interrupt.requested or (window is not None and not window.running)
 
             while done < cfg.episodes and not stop():
+                seed = lease.take(1)[0] if lease is not None else seed
                 state = driver.reset(seed)
                 instruction = env.task.describe(int(env.instruction_ids(state)[0]))
                 log(f"episode {done + 1}/{cfg.episodes} (seed {seed}): {instruction}")
@@ -235,8 +232,6 @@ def teleop(
                     if cfg.realtime:
                         time.sleep(max(0.0, env.ctrl_dt - (time.perf_counter() - tick)))
                 seed += 1
-                if meta is not None:
-                    meta["next_seed"] = seed  # never reuse a seed that was handed out
                 if not frames or not frames[-1]["next.done"][0]:
                     dropped += bool(frames)  # stopped mid-episode: not a demonstration
                     break
@@ -250,11 +245,14 @@ def teleop(
                                    renderer, cfg.cameras, None)
                     written += 1
                 done += 1
+                if dataset is not None and done < cfg.episodes:  # every demonstration durable at once
+                    meta["attempts"] += 1
+                    dataset, meta = _durable_point(dataset, record_cfg, env, meta | {"next_seed": lease.end}, done)
     finally:
         if dataset is not None:
             dataset.finalize()
-            meta["attempts"] += written
-            (Path(cfg.root) / META_FILE).write_text(json.dumps(meta, indent=2))
+            meta["attempts"] = attempts_before + written
+            take_snapshot(Path(cfg.root), meta | {"next_seed": lease.end}, dataset.meta.total_episodes, backups=False)
         if renderer is not None:
             renderer.close()
         if window is not None:

@@ -4,7 +4,7 @@ holds, how one control step of a batch becomes its columns, and how one episode 
 The real-robot columns read like a dataset recorded on a real SO-101 with LeRobot
 (`observation.state` and `action` in degrees with the gripper 0-100, named `shoulder_pan.pos`...;
 cameras as videos); the `sim.*` columns hold what re-simulates an episode exactly (listed in
-`mjx_lerobot.lerobot.record`). Settings and the next seed live in `META_FILE`.
+`mjx_lerobot.lerobot.record`). Settings and the next seed live in `durable.META_FILE`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from mjx_lerobot.sim.scene import action_to_ctrl
 from mjx_lerobot.sim.task import EnvState
 
 ROBOT_TYPE = "so101_follower"  # what LeRobot's real SO-101 records under
-META_FILE = "meta/mjx_lerobot.json"
 SIM_STATE = ("qpos", "qvel", "ctrl", "mocap_pos", "mocap_quat")
 
 

@@ -17,10 +17,16 @@ the simulator's own columns, `sim.*`, with which any episode can be re-simulated
     sim.randomization   with --randomize, what the instance drew for the episode (friction and
                  kp scales, latency, colours, camera offsets...; names in the feature's `names`)
 
-Nothing is lost on an interrupt: Ctrl-C (or SIGTERM) lets the episode being written finish,
-drops the episodes still being simulated, and finalizes the dataset; an exception does the
-same (a partly written episode is discarded). `--resume` continues to the episode target
-with fresh seeds. Settings and the next seed live in meta/mjx_lerobot.json.
+Nothing recorded is lost. Ctrl-C (or SIGTERM) lets the episode being written finish, drops the
+episodes still being simulated, and finalizes the dataset; an exception does the same (a
+partly written episode is discarded). Whatever stops the process without warning (`kill -9`,
+the out-of-memory killer, a pre-empted machine, a power cut) loses at most the episodes
+written since the last durable point, reached every `durable_every_s` seconds (30 by
+default); a write that fails (a full disk) stops the run with one line, the dataset put back
+to that point. `--resume` first puts a dataset torn by a crash back to its last durable point
+(one line says how many episodes it kept and dropped), then records up to the episode target
+with seeds never used before. Settings, the next seed and the durable point live in
+meta/mjx_lerobot.json.
 
 Camera frames come from one of two renderers (`renderer`, as in the Gym adapter): 'batched'
 draws every instance inside the jitted step (MuJoCo Warp's ray tracer, impl='warp': the GPU
@@ -45,7 +51,6 @@ from pathlib import Path
 import jax
 
 from mjx_lerobot.lerobot.dataset import (
-    META_FILE,
     ROBOT_TYPE,
     _write_episode,
     dataset_features,
@@ -53,6 +58,14 @@ from mjx_lerobot.lerobot.dataset import (
     info_layout,
     require_lerobot,
     video_encoding,
+)
+from mjx_lerobot.lerobot.durable import (
+    META_FILE,
+    RecordingStopped,
+    SeedLease,
+    recover,
+    take_snapshot,
+    temporary_files_beside,
 )
 from mjx_lerobot.lerobot.replay import replay as replay  # `mjx-lerobot replay` imports it from here
 from mjx_lerobot.lerobot.stream import DemoStream, RunAhead
@@ -79,6 +92,9 @@ class RecordConfig:
     randomize: bool = False  # per-episode physics, colours, lights and cameras (default ranges)
     resume: bool = False
     progress: bool = True
+    # A durable point at least this often: a kill -9, a power cut or a full disk loses at most
+    # the episodes written since the last one (see lerobot/durable.py). 0: after every episode.
+    durable_every_s: float = 30.0
 
 
 # -- a recording run -----------------------------------------------------------------------
@@ -111,7 +127,11 @@ def _open_dataset(cfg: RecordConfig, env: Env, features: dict):
     if cfg.resume:
         if not meta_path.exists():
             raise ValueError(f"--resume: {root} is not a dataset recorded by mjx-lerobot (no {META_FILE})")
+        kept, dropped = recover(root)
+        if dropped:
+            print(f"resume: kept {kept} episodes, dropped {dropped} written after the last durable point", flush=True)
         meta = json.loads(meta_path.read_text())
+        meta = take_snapshot(root, meta, kept)  # this run's first durable point, before it writes
         for key in ("task", "cameras", "height", "width", "randomize", "renderer"):
             # Datasets from before the batched renderer were all drawn with GL.
             theirs, ours = meta["config"].get(key, "gl" if key == "renderer" else False), getattr(cfg, key)
@@ -132,7 +152,17 @@ def _open_dataset(cfg: RecordConfig, env: Env, features: dict):
     )
     config = dataclasses.asdict(cfg) | {"impl": env.impl}
     meta = {"config": config, "next_seed": cfg.seed, "attempts": 0, "info_layout": info_layout(env)}
-    return dataset, meta
+    return dataset, take_snapshot(root, meta, 0)  # an empty dataset is the first durable point
+
+
+def _durable_point(dataset, cfg: RecordConfig, env: Env, meta: dict, done: int):
+    """Finalize (every file closed and whole), note the dataset as durable, and go on writing
+    into new files. Returns the dataset to write to next and the updated meta."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    dataset.finalize()
+    meta = take_snapshot(Path(cfg.root), meta, done)
+    return LeRobotDataset.resume(cfg.repo_id, root=Path(cfg.root), **video_encoding(env)), meta
 
 
 def _check_ring_memory(cfg: RecordConfig, episode_steps: int) -> None:
@@ -168,9 +198,10 @@ def record(cfg: RecordConfig) -> dict:
     units = JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high)
     features = dataset_features(env, cfg.cameras, cfg.height, cfg.width)
     dataset, meta = _open_dataset(cfg, env, features)
-    meta_path = Path(cfg.root) / META_FILE
+    root = Path(cfg.root)
     done = dataset.meta.total_episodes
-    stream = DemoStream(env, cfg.variation, cfg.action_noise, units, first_seed=meta["next_seed"])
+    lease = SeedLease(root, meta["next_seed"], block=2 * cfg.num_envs)
+    stream = DemoStream(env, cfg.variation, cfg.action_noise, units, first_seed=lease.next_seed, lease=lease)
     # The dataset's cameras show what a policy trained on them would see.
     renderer = pixels.host_renderer(env.scene, env.task.camera_geom_groups)
     visuals = None
@@ -178,19 +209,24 @@ def record(cfg: RecordConfig) -> dict:
         render_fields = jax.jit(jax.vmap(env.targets.render_fields))
         visuals = lambda flat: jax.device_get(render_fields(env.targets.unflat(flat)))  # noqa: E731
     compile_s = stream.compile()
-    attempts = successes = written = frames = 0
+    attempts = successes = written = frames = durable_points = noted = 0  # noted: attempts in meta
     bar = tqdm(total=cfg.episodes, initial=done, unit="ep", desc=f"record {cfg.task}", disable=not cfg.progress)
-    t0 = time.perf_counter()
+    t0 = last_durable = time.perf_counter()
     ahead = RunAhead(stream.episodes(jax.random.key(cfg.seed + done)), depth=2)
+    failure: OSError | None = None
     try:
-        with _DeferredInterrupt() as interrupt:
+        with _DeferredInterrupt() as interrupt, temporary_files_beside(root):
             for seed, episode in ahead:
                 if done >= cfg.episodes or interrupt.requested:
                     break
                 success = bool(episode["next.success"][-1, 0])
                 attempts += 1
                 successes += success
-                if success or not cfg.only_success:
+                # LeRobot computes no video statistics for a one-frame episode, and an episodes
+                # file it starts would then lack columns the others have: such a blink of an
+                # episode (a target reached at the first step) is no demonstration anyway.
+                writable = len(episode["sim.qpos"]) > 1 or not cfg.cameras
+                if writable and (success or not cfg.only_success):
                     instruction = episode_instruction(env, episode["sim.info"][0])
                     _write_episode(dataset, episode, instruction, renderer, cfg.cameras, visuals)
                     done += 1
@@ -199,17 +235,35 @@ def record(cfg: RecordConfig) -> dict:
                     bar.update(1)
                 # Seeds below this one are all used (written, skipped or in flight and dropped).
                 meta["next_seed"] = max(meta["next_seed"], seed + 1)
+                if time.perf_counter() - last_durable >= cfg.durable_every_s and done < cfg.episodes:
+                    meta["attempts"] += attempts - noted
+                    noted = attempts
+                    dataset, meta = _durable_point(dataset, cfg, env, meta | {"next_seed": lease.end}, done)
+                    durable_points += 1
+                    last_durable = time.perf_counter()
                 elapsed = time.perf_counter() - t0
                 bar.set_postfix(success=f"{successes / attempts:.1%}", fps=f"{frames / elapsed:.0f}")
+    except OSError as err:  # a full disk, a vanished mount: nothing written since the durable point is kept
+        failure = err
     finally:
         ahead.close()  # the episodes still being simulated are dropped (their seeds stay used)
         bar.close()
-        dataset.finalize()
-        meta["next_seed"] = stream.next_seed  # never reuse a seed that was handed out
-        meta["attempts"] += attempts
-        meta_path.write_text(json.dumps(meta, indent=2))
+        meta["attempts"] += attempts - noted
+        meta["next_seed"] = lease.end  # never reuse a seed that was handed out
+        try:
+            if failure is None:
+                dataset.finalize()
+                meta = take_snapshot(root, meta, done, backups=False)
+        except OSError as err:
+            failure = err
         if renderer is not None:
             renderer.close()
+    if failure is not None:
+        kept, _ = recover(root)
+        raise RecordingStopped(
+            f"record stopped: {failure.strerror or failure} ({failure.filename or root}); {root} holds its "
+            f"{kept} durable episodes: free space and continue with --resume"
+        ) from failure
     elapsed = time.perf_counter() - t0
     return {
         "task": cfg.task,
@@ -226,4 +280,5 @@ def record(cfg: RecordConfig) -> dict:
         "episodes_per_min": round(60 * written / elapsed, 1),
         "frames_per_s": round(frames / elapsed, 1),
         "interrupted": done < cfg.episodes,
+        "durable_points": durable_points,
     }

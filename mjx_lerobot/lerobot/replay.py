@@ -14,7 +14,8 @@ import jax
 import jax.numpy as jp
 import numpy as np
 
-from mjx_lerobot.lerobot.dataset import META_FILE, SIM_STATE, require_lerobot, unflat_info
+from mjx_lerobot.lerobot.dataset import SIM_STATE, require_lerobot, unflat_info
+from mjx_lerobot.lerobot.durable import META_FILE
 from mjx_lerobot.lerobot.units import JointUnits
 from mjx_lerobot.sim.env import Env
 from mjx_lerobot.sim.task import EnvState, seed_keys

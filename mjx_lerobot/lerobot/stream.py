@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from mjx_lerobot.lerobot.dataset import frame_columns
+from mjx_lerobot.lerobot.durable import SeedLease
 from mjx_lerobot.lerobot.units import JointUnits
 from mjx_lerobot.sim.env import Env, select_instances
 from mjx_lerobot.sim.expert import dart, expert_policy
@@ -28,10 +29,19 @@ class DemoStream:
     one jitted call steps the batch, records the frames and restarts the finished instances.
     """
 
-    def __init__(self, env: Env, variation: float, action_noise: float, units: JointUnits, first_seed: int):
+    def __init__(
+        self,
+        env: Env,
+        variation: float,
+        action_noise: float,
+        units: JointUnits,
+        first_seed: int,
+        lease: SeedLease | None = None,
+    ):
         self.env = env
         self.units = units
-        self.next_seed = first_seed
+        self.lease = lease  # where seeds come from: noted on disk before use (durable.py)
+        self.next_seed = first_seed if lease is None else lease.next_seed
         self._act = dart(expert_policy(env, variation), action_noise)
         self._step = jax.jit(self._step_fn)
         self._reset = jax.jit(env.reset_instances)
@@ -46,6 +56,10 @@ class DemoStream:
         return time.perf_counter() - t0
 
     def _take_seeds(self, count: int) -> np.ndarray:
+        if self.lease is not None:
+            seeds = np.array(self.lease.take(count), np.int64)
+            self.next_seed = self.lease.next_seed
+            return seeds
         seeds = np.arange(self.next_seed, self.next_seed + count, dtype=np.int64)
         self.next_seed += count
         return seeds
