@@ -9,6 +9,7 @@ shows the states the jitted env steps through."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 
@@ -81,6 +82,16 @@ def test_leader_arm_teleop_records_a_replayable_episode_and_survives_ctrl_c(tmp_
     np.testing.assert_allclose(actions, readings, atol=1e-3)
     replayed = replay(root, 0)
     assert replayed["max_qpos_deviation"] == 0.0 and replayed["replayed_success"]
+
+    # --resume: the next demonstration comes after both seeds the first run handed out (0, and
+    # 1 for the episode Ctrl-C dropped), and lands beside the first.
+    resumed = dataclasses.replace(cfg, episodes=2, resume=True)
+    result = teleop(resumed, device=FakeLeader(expert_readings(task, seed=2)), log=lambda msg: None)
+    assert result["episodes_written"] == 1 and result["successes"] == 1
+    dataset = LeRobotDataset("local/so101_mjx_pick_object", root=root)
+    seeds = np.asarray(dataset.hf_dataset.with_format("numpy")["sim.seed"]).ravel()
+    assert dataset.num_episodes == 2 and set(seeds) == {0, 2}
+    assert replay(root, 1)["max_qpos_deviation"] == 0.0
 
 
 def test_keyboard_deltas_move_the_gripper_where_they_say():

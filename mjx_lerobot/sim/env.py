@@ -58,6 +58,14 @@ class Env:
     un-jitted, for use inside a caller's own jit (a training loop, a scan). The task's Params
     are arguments of those functions, not constants in them (see the module docstring).
 
+    Adapters that need another step shape (Gymnasium's autoreset modes, a recorder that
+    restarts instances from seeds it hands out) build it from four documented hooks, each a
+    pure batched function: `reset_instances(keys)` (one key per instance), `advance_fn`
+    (a step without auto-reset: finished instances keep their terminal state),
+    `autoreset_fn(prev, nxt)`, and `with_pixels(state)` (the cameras drawn for a state;
+    `pixels=False` on the first two defers it to one call after the caller's own selects).
+    `step_fn` is `autoreset_fn(state, advance_fn(state, action))`.
+
     The instance axis is split over `devices` (default: every JAX device) whenever num_envs
     divides evenly: each device steps its own slice (`jax.shard_map`), so a machine with
     4 GPUs runs 4x the instances with no change to the caller's code. Results do not
