@@ -122,7 +122,7 @@ class BatchCameras:
     ) -> tuple[dict[str, jax.Array], dict[str, jax.Array] | None, mjx.Data]:
         """Batched `data` [N] -> ({camera: uint8 [N, H, W, 3]}, {camera: float32 [N, H, W]} | None, data).
 
-        `fields`: per-instance visual model fields [N, ...] (`randomize.Targets.render_fields`),
+        `fields`: per-instance visual model fields [N, ...] (`targets.Targets.render_fields`),
         e.g. colours, lights, camera poses and fov; None draws the nominal model.
         """
         nominal = self.scene.mjx_model
@@ -183,7 +183,7 @@ def render_states(
     a recorded or rolled-out episode becomes a video with the renderer its policy saw.
 
     Physics may have run on any backend: a scene that is not on Warp is put there for drawing.
-    `model_fields`: one instance's visuals (`randomize.Targets.render_fields`), shared by every
+    `model_fields`: one instance's visuals (`targets.Targets.render_fields`), shared by every
     frame. Up to `max_worlds` frames go into one call (one render context), the rest in more.
     """
     if not warp_available():

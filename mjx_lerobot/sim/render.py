@@ -70,7 +70,7 @@ class Renderer:
     ) -> list[np.ndarray]:
         """One H x W x 3 uint8 image per camera of one state (one forward pass for all).
 
-        `model_fields`: one instance's randomized visual fields (`randomize.Targets.render_fields`:
+        `model_fields`: one instance's randomized visual fields (`targets.Targets.render_fields`:
         colours, lights, camera poses and fov), written into this renderer's model first.
         """
         for name, value in (model_fields or {}).items():
@@ -138,7 +138,7 @@ def episode_frames(
     policy cameras and `record` use on a GPU; it has no transparency, so translucent markers
     come out opaque), 'gl' one state at a time with MuJoCo's OpenGL renderer (multisampled),
     'auto' the batched one on a GPU and GL on a CPU, where GL is the faster.
-    `model_fields`: the instance's randomized visuals (`randomize.Targets.render_fields`), if any.
+    `model_fields`: the instance's randomized visuals (`targets.Targets.render_fields`), if any.
     """
     if pixel_renderer(renderer) == "batched":
         config = CameraConfig(tuple(cameras), height, width, geom_groups=tuple(geom_groups))
