@@ -19,6 +19,7 @@ import numpy as np
 from mujoco import mjx
 
 from mjx_lerobot.physics import BACKENDS, Physics, resolve_impl
+from mjx_lerobot.sim import meshes
 
 #: LeRobot's SO-101 follower joint order; also the actuator order in assets/so101.xml.
 JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
@@ -32,15 +33,31 @@ def assets_dir() -> Path:
     return Path(str(importlib.resources.files("mjx_lerobot.assets")))
 
 
-def load_mj_model(scene_file: str) -> mujoco.MjModel:
-    """Load an MJCF scene from `assets/` by file name, or from any path."""
+def scene_path(scene_file: str) -> Path:
+    """An MJCF scene in `assets/` by file name, or any path."""
     path = Path(scene_file)
     if not path.is_absolute() and not path.exists():
         path = assets_dir() / scene_file
     if not path.exists():
         available = sorted(p.name for p in assets_dir().glob("scene_*.xml"))
         raise FileNotFoundError(f"scene {scene_file!r} not found; available: {available}")
-    return mujoco.MjModel.from_xml_path(str(path))
+    return path
+
+
+def load_spec(scene_file: str) -> mujoco.MjSpec:
+    """The scene as an MjSpec, the arm drawn by its CAD meshes where they are to be found
+    (sim/meshes.py: $MJX_LEROBOT_SO101_MESHES), else by its primitives."""
+    spec = mujoco.MjSpec.from_file(str(scene_path(scene_file)))
+    cad = meshes.find_cad()
+    if cad is None:
+        meshes.say_how_to_get_them()
+        return spec
+    return meshes.attach(spec, cad)
+
+
+def load_mj_model(scene_file: str) -> mujoco.MjModel:
+    """Load an MJCF scene from `assets/` by file name, or from any path."""
+    return load_spec(scene_file).compile()
 
 
 def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | None:
@@ -208,8 +225,7 @@ def _without_uncollidable_pairs(mj_model: mujoco.MjModel, scene_file: str) -> tu
             missing.append((name(g1), name(g2)))
     if not missing:
         return mj_model, []
-    path = Path(scene_file) if Path(scene_file).exists() else assets_dir() / scene_file
-    spec = mujoco.MjSpec.from_file(str(path))
+    spec = load_spec(scene_file)
     for pair in list(spec.pairs):
         if (pair.geomname1, pair.geomname2) in missing or (pair.geomname2, pair.geomname1) in missing:
             spec.delete(pair)

@@ -1,0 +1,114 @@
+"""The SO-101's CAD meshes: found in a named directory, decimated within the budget and cached,
+drawn by both renderers where the kinematics put the arm; a clear line without them and a
+clear error for a bad directory or a broken mesh. Uses the CAD copy in ../shared (offline)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jax
+import mujoco
+import numpy as np
+import pytest
+import trimesh
+
+import mjx_lerobot
+from mjx_lerobot.sim import meshes
+from mjx_lerobot.sim.scene import load_mj_model
+
+CAD = Path(__file__).resolve().parents[2] / "shared" / "assets" / "so101-cad"
+pytestmark = pytest.mark.skipif(not (CAD / meshes.CAD_MJCF).exists(), reason=f"no SO-101 CAD copy at {CAD}")
+LINKS = ("shoulder", "upper_arm", "lower_arm", "wrist", "gripper")
+POSE = np.array([0.2, 0.6, -0.6, 0.8, 0.0, 0.3])  # every link in the front camera's view
+
+
+def test_meshes_are_found_decimated_within_the_budget_and_cached(tmp_path, monkeypatch):
+    monkeypatch.delenv(meshes.ENV_VAR, raising=False)
+    assert meshes.find_cad() is None
+    monkeypatch.setenv(meshes.ENV_VAR, str(CAD))
+    assert meshes.find_cad() == CAD
+    decimated = meshes.cached_meshes(CAD, budget=600, cache=tmp_path)
+    assert len(decimated) == len(list((CAD / "assets").glob("*.stl")))
+    for stem, path in decimated.items():
+        original = trimesh.load(CAD / "assets" / f"{stem}.stl", force="mesh")
+        small = trimesh.load(path, force="mesh")
+        assert 0 < len(small.faces) <= 600, stem
+        # Still the same part: its bounding box within 5 mm (the clustering grid) of the original's.
+        np.testing.assert_allclose(small.bounds, original.bounds, atol=5e-3, err_msg=stem)
+    stamps = {path: path.stat().st_mtime_ns for path in decimated.values()}
+    again = meshes.cached_meshes(CAD, budget=600, cache=tmp_path)
+    assert {path: path.stat().st_mtime_ns for path in again.values()} == stamps  # from the cache
+
+
+def test_a_bad_directory_or_a_broken_mesh_is_one_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not hold the SO-101 CAD"):
+        meshes.find_cad(tmp_path)
+    broken = tmp_path / "cad"
+    shutil.copytree(CAD, broken)
+    (broken / "assets" / "base_so101_v2.stl").write_bytes(b"not a mesh at all")
+    with pytest.raises(ValueError, match="base_so101_v2.stl is not a readable STL mesh"):
+        meshes.cached_meshes(broken, cache=tmp_path / "cache")
+
+
+def test_without_meshes_one_line_says_how_to_get_them(monkeypatch, capsys):
+    monkeypatch.delenv(meshes.ENV_VAR, raising=False)
+    meshes.say_how_to_get_them.cache_clear()
+    model = load_mj_model("scene_cube.xml")
+    load_mj_model("scene_cube.xml")
+    assert model.nmesh == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if meshes.ENV_VAR in line]
+    assert len(lines) == 1  # once per process
+
+
+def project(model: mujoco.MjModel, data: mujoco.MjData, camera: str, points: np.ndarray, size: int) -> np.ndarray:
+    """Pixel (row, column) of world points in a square image of `camera`."""
+    cam = model.camera(camera).id
+    local = (points - data.cam_xpos[cam]) @ data.cam_xmat[cam].reshape(3, 3)  # camera frame: -z looks ahead
+    focal = (size / 2) / np.tan(np.deg2rad(model.cam_fovy[cam]) / 2)
+    column = size / 2 + focal * local[:, 0] / -local[:, 2]
+    row = size / 2 - focal * local[:, 1] / -local[:, 2]
+    return np.stack([row, column], axis=1).round().astype(int)
+
+
+def arm_coloured(pixels: np.ndarray) -> np.ndarray:
+    """Printed shells (the CAD's yellow) or servo bodies (near black)."""
+    px = pixels.astype(int)
+    yellow = (px[..., 0] > 120) & (px[..., 1] > 90) & (px[..., 2] < 90)
+    dark = px.max(axis=-1) < 60
+    return yellow | dark
+
+
+def test_both_renderers_draw_the_mesh_arm_where_the_kinematics_put_it(monkeypatch):
+    monkeypatch.setenv(meshes.ENV_VAR, str(CAD))
+    size = 96
+    env = mjx_lerobot.make("lift_cube", num_envs=1, impl="warp", cameras=("front",), image_size=size)
+    model = env.scene.mj_model
+    assert model.nmesh == len(list((CAD / "assets").glob("*.stl")))
+    state = env.reset(jax.random.key(0))
+    qpos = np.asarray(state.data.qpos[0]).copy()
+    qpos[env.scene.arm_qpos] = POSE
+    state = state.replace(data=state.data.replace(qpos=state.data.qpos.at[0].set(qpos)))
+    batched = np.asarray(env.with_pixels(state).obs["pixels"]["front"][0])
+
+    data = mujoco.MjData(model)
+    data.qpos[:] = qpos
+    mujoco.mj_forward(model, data)
+    renderer = mujoco.Renderer(model, size, size)
+    option = mujoco.MjvOption()
+    option.geomgroup[:] = [1, 0, 1, 0, 0, 0]  # what the policy cameras draw: the world and the robot
+    renderer.update_scene(data, camera="front", scene_option=option)
+    gl = renderer.render()
+    renderer.close()
+
+    origins = np.array([data.xpos[model.body(name).id] for name in LINKS])
+    rows, cols = project(model, data, "front", origins, size).T
+    inside = (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
+    assert inside.all(), (rows, cols)
+    for name, image in (("gl", gl), ("batched", batched)):
+        near = [arm_coloured(image[max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2]).any()
+                for r, c in zip(rows[inside], cols[inside], strict=True)]  # fmt: skip
+        assert all(near), (name, dict(zip(np.array(LINKS)[inside], near, strict=True)))
+    # The primitives the meshes replace are hidden: nothing of theirs in the policy's groups.
+    hidden = [i for i in range(model.ngeom) if model.geom_group[i] == meshes.HIDDEN_GROUP]
+    assert len(hidden) >= 10
