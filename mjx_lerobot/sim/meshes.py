@@ -140,9 +140,10 @@ def cached_meshes(cad: Path, budget: int = DEFAULT_BUDGET, cache: Path | None = 
     return out
 
 
-def attach(spec: mujoco.MjSpec, cad: Path, budget: int = DEFAULT_BUDGET) -> mujoco.MjSpec:
-    """`spec` with the arm drawn by its CAD meshes (visual only) and its primitives hidden."""
-    meshes = cached_meshes(cad, budget)
+def attach(spec: mujoco.MjSpec, cad: Path, budget: int | None = None) -> mujoco.MjSpec:
+    """`spec` with the arm drawn by its CAD meshes (visual only) and its primitives hidden;
+    `budget` triangles per mesh (default `DEFAULT_BUDGET`)."""
+    meshes = cached_meshes(cad, budget or DEFAULT_BUDGET)
     for geom in spec.geoms:
         if geom.classname.name in PRIMITIVE_CLASSES:
             geom.group = HIDDEN_GROUP
