@@ -68,7 +68,8 @@ class SO101VectorEnv(gym.vector.VectorEnv):
         calibration: with units='degrees', the simulator angle (degrees) your robot reads as zero,
             per arm joint.
         cameras: cameras rendered into `pixels` (names or a comma-separated string).
-        observation_height, observation_width: pixel observation size.
+        observation_height: pixel observation height.
+        observation_width: pixel observation width.
         render_mode: 'rgb_array' (render() gives frames of `render_camera`) or None.
         max_episode_steps: episode length in control steps (default: the task's).
         renderer: what draws `pixels`: 'batched' (MuJoCo Warp's ray tracer, every instance in the

@@ -1,0 +1,105 @@
+"""benchmarks/README.md is generated from benchmarks/results/**/*.json (mjx_lerobot/bench/pages.py):
+the committed page matches the JSON, a changed number makes the check fail, and a results file in
+the generic envelope renders. No jax: the module is loaded from its file."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PAGE = ROOT / "benchmarks" / "README.md"
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+pages = _load("mjx_lerobot_bench_pages", ROOT / "mjx_lerobot" / "bench" / "pages.py")
+
+
+def _have_history() -> bool:
+    """Dates come from git for files without one; a checkout without history cannot match."""
+    try:
+        done = subprocess.run(["git", "log", "-1", "--format=%cs"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return False
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
+needs_git = pytest.mark.skipif(not _have_history(), reason="no git history for the results' dates")
+
+
+@needs_git
+def test_committed_page_matches_results():
+    make_pages = _load("make_pages_script", ROOT / "benchmarks" / "make_pages.py")
+    assert pages.check_pages(RESULTS, PAGE) == [], "run: python benchmarks/make_pages.py"
+    assert make_pages.main(["--check"]) == 0
+
+
+@needs_git
+def test_changed_number_fails_the_check(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results)
+    page = tmp_path / "README.md"
+    shutil.copy(PAGE, page)
+    # Dates of files without one come from the committed copies' history.
+    assert pages.check_pages(results, page, history_dir=RESULTS) == []
+
+    path = results / "backends_cpu-2core.json"
+    report = json.loads(path.read_text())
+    report["results"][0]["physics_steps_per_s"] *= 2
+    path.write_text(json.dumps(report, indent=2))
+    diff = pages.check_pages(results, page, history_dir=RESULTS)
+    assert diff and "differs" in diff[0]
+    assert any(line.startswith("+") and "7,670" in line for line in diff)
+
+    pages.write_pages(results, page, history_dir=RESULTS)
+    assert pages.check_pages(results, page, history_dir=RESULTS) == []
+
+
+def test_envelope_and_unknown_files_render(tmp_path):
+    results = tmp_path / "results"
+    (results / "gpu_run").mkdir(parents=True)
+    envelope = {
+        "part": "physics",
+        "title": "Warp throughput",
+        "device": "nvidia-h100-80gb-hbm3",
+        "machine": {"device": "nvidia-h100-80gb-hbm3", "cpu_count": 16, "jax_device": "cuda:0"},
+        "date": "2027-01-05",
+        "command": "bash benchmarks/some_check.sh",
+        "columns": ["backend", "num_envs", "physics_steps_per_s"],
+        "rows": [
+            {"backend": "warp", "num_envs": 8192, "physics_steps_per_s": 6447365.4},
+            {"backend": "jax", "num_envs": 8192, "physics_steps_per_s": 983912.0},
+        ],
+        "targets": {"physics steps/s": {"value": 6447365.4, "met": False, "goal": ">= 10M", "at": {"num_envs": 8192}}},
+        "skipped": [{"impl": "warp", "num_envs": 16384, "why": "time budget"}],
+    }
+    (results / "gpu_run" / "throughput.json").write_text(json.dumps(envelope))
+    (results / "gpu_run" / "throughput.png").write_bytes(b"\x89PNG")
+    (results / "mystery_cpu-2core.json").write_text(json.dumps({"device": "cpu-2core", "speed": 12345.678, "x": [1]}))
+    page = pages.render_pages(results, tmp_path / "README.md")
+
+    assert "## Physics and backends" in page and "### Warp throughput (nvidia-h100-80gb-hbm3)" in page
+    assert "`nvidia-h100-80gb-hbm3` (16 CPUs, jax `cuda:0`) · date: 2027-01-05" in page
+    assert "command: `bash benchmarks/some_check.sh`" in page
+    assert "| backend | num_envs | physics_steps_per_s |" in page
+    assert "| warp | 8,192 | 6,450,000 |" in page
+    assert "| physics steps/s | 6,450,000 | >= 10M | num_envs 8,192 | **not met** |" in page
+    assert "Skipped: impl warp, num_envs 16,384 (time budget)." in page
+    assert "![gpu_run/throughput.png](results/gpu_run/throughput.png)" in page
+    # Unknown layout: its scalar fields, no failure.
+    assert "## Other results" in page and "| speed | 12,300 |" in page
+    assert page == pages.render_pages(results, tmp_path / "README.md")  # deterministic
