@@ -32,6 +32,7 @@ from jax.sharding import PartitionSpec as P
 from mujoco import mjx
 
 from mjx_lerobot.physics import resolve_impl, warp_available
+from mjx_lerobot.sim import servo
 from mjx_lerobot.sim.camera import BatchCameras, CameraConfig, as_camera_names
 from mjx_lerobot.sim.obs import IMAGE_OBS, ObsSpec
 from mjx_lerobot.sim.randomize import Domain, Ranges, as_ranges, delay, start
@@ -334,6 +335,8 @@ class Env:
             domain, ctrl = delay(domain, ctrl)
             fields = self._targets.physics_fields(domain.values)
             model = model.tree_replace(fields)
+        # What reaches the servos, the firmware then makes whole encoder steps and a dead zone of.
+        ctrl = ctrl.at[:6].set(servo.firmware(ctrl[:6], state.data.qpos[scene.arm_qpos]))
         data = scene.advance(model, state.data.replace(ctrl=ctrl), fields)
 
         nan_state = ~(jp.isfinite(data.qpos).all() & jp.isfinite(data.qvel).all())
