@@ -4,45 +4,121 @@
     python benchmarks/robustness.py --task reach --steps 200000 --num-envs 256 --episodes 128  # a CPU check
     python benchmarks/robustness.py --task lift_cube --obs pixels --train randomized --max-minutes 15
 
-Trains PPO twice with the same budget and seed, once on the nominal model and once with
-`randomize=True` (the task's default ranges), then evaluates both deterministic policies on the
-same seeded episodes of (a) the nominal model and (b) held-out shifted models, each outside the
-training ranges (friction x0.5 and x1.5, kp x0.7 and x1.3, cube mass x2, 2 steps of delay,
-cameras moved 2 cm). Every figure comes from this one run; writes
-benchmarks/results/robustness_<task>_<device>.json and prints the table.
+Trains PPO twice with the same env-step budget and seed: once on the nominal model, once with
+`randomize=True` (the task's default ranges, a privileged critic, the actor's last actions and,
+unless --no-curriculum, ranges widened from nominal as training success holds). Then evaluates
+both deterministic policies on the same seeded episodes of the nominal model and of held-out
+shifted models outside the training ranges, every condition through the same code path
+(identity ranges for the nominal one), each rate with a 95% Wilson interval; and measures how
+far each shift moves the expert's rollout, so a shift that changes nothing shows as 0.
+Every figure comes from this one run; writes benchmarks/results/robustness_<task>_<device>.json,
+a plot beside it, and prints the table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from mjx_lerobot.report import device_tag, machine_info
 from mjx_lerobot.rl import ppo
 from mjx_lerobot.sim.randomize import nominal_ranges
 
-#: Held-out shifts: every other field at its nominal value (the training ranges never reach these).
+#: Held-out shifts: every other field at its nominal value, each outside the training ranges
+#: (`Ranges()`), so no training episode ever drew one.
 SHIFTS = {
     "friction x0.5": dict(cube_friction=(0.5, 0.5), pad_friction=(0.5, 0.5), table_friction=(0.5, 0.5)),
     "friction x1.5": dict(cube_friction=(1.5, 1.5), pad_friction=(1.5, 1.5), table_friction=(1.5, 1.5)),
+    "table friction x0.4": dict(table_friction=(0.4, 0.4)),
     "kp x0.7": dict(kp=(0.7, 0.7)),
     "kp x1.3": dict(kp=(1.3, 1.3)),
     "cube mass x2": dict(cube_mass=(2.0, 2.0)),
+    "cube size x0.8": dict(cube_size=(0.8, 0.8)),
+    "cube size x1.25": dict(cube_size=(1.25, 1.25)),
+    "link masses x1.2": dict(link_mass=(1.2, 1.2)),
     "delay 2 steps": dict(latency=(2, 2)),
+    "action noise x3": dict(action_noise=(0.015, 0.015)),
     "cameras moved 2 cm": dict(camera_pos=(0.02, 0.02)),
 }
 
 
+def conditions() -> dict[str, object]:
+    """Every evaluated model as ranges: the nominal one too (identity ranges), so that every
+    condition runs through the same code path and differs only in its values."""
+    return {"nominal": nominal_ranges()} | {name: nominal_ranges().replace(**shift) for name, shift in SHIFTS.items()}
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a success rate."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def physics_effect(task: str, impl: str, instances: int = 16, seed: int = 0) -> dict[str, float]:
+    """Per condition: the largest joint or object position difference (m or rad) from the
+    nominal model along the expert's rollout, same seeds. 0 means the shift changes nothing a
+    state policy could notice (a camera shift, for one)."""
+    from mjx_lerobot.sim.expert import expert_policy
+    from mjx_lerobot.sim.registry import make
+    from mjx_lerobot.sim.rollout import rollout
+
+    effect, reference = {}, None
+    for name, ranges in conditions().items():
+        env = make(task, num_envs=instances, impl=impl, randomize=ranges)
+        _, traj = rollout(env, expert_policy(env), jax.random.key(seed), 60)
+        qpos = np.asarray(traj["qpos"])
+        reference = qpos if reference is None else reference
+        effect[name] = float(np.abs(qpos - reference).max())
+    return effect
+
+
 def evaluate_everywhere(result: ppo.TrainResult, episodes: int, impl: str, seed: int) -> dict:
-    """Success on the nominal model and on each held-out shift, the same seeded episodes each."""
-    table = {"nominal": ppo.evaluate(result, episodes, impl, seed)}
-    for name, shift in SHIFTS.items():
-        table[name] = ppo.evaluate(result, episodes, impl, seed, randomize=nominal_ranges().replace(**shift))
+    """Success on every condition, the same seeded episodes each, with a 95% interval."""
+    table = {}
+    for name, ranges in conditions().items():
+        row = ppo.evaluate(result, episodes, impl, seed, randomize=ranges)
+        row["ci95"] = wilson(row["successes"], row["episodes"])
+        table[name] = row
     table["shifted (mean)"] = {"success_rate": float(np.mean([table[n]["success_rate"] for n in SHIFTS]))}
     return table
+
+
+def plot(report: dict, path: Path) -> None:
+    """Success per condition, one bar per trained policy, 95% intervals as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = list(report["results"])
+    names = list(conditions())
+    fig, ax = plt.subplots(figsize=(12, 4.5))
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        rows = [report["results"][run]["eval"][n] for n in names]
+        rate = np.array([r["success_rate"] for r in rows])
+        low = rate - np.array([r["ci95"][0] for r in rows])
+        high = np.array([r["ci95"][1] for r in rows]) - rate
+        ax.bar(np.arange(len(names)) + i * width, rate, width, yerr=[low, high], capsize=2, label=f"trained {run}")
+    ax.set_xticks(np.arange(len(names)) + width * (len(runs) - 1) / 2, names, rotation=35, ha="right")
+    ax.set_ylabel("first-episode success")
+    ax.set_ylim(0, 1)
+    ax.set_title(
+        f"{report['task']} from {report['obs']}: {report['episodes']} seeded episodes per condition, {report['device']}"
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -54,6 +130,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=1000, help="seeded evaluation episodes per condition")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train", default="nominal,randomized", help="which of the two runs to train")
+    parser.add_argument(
+        "--no-curriculum", action="store_true", help="train the randomized run on the full ranges at once"
+    )
     parser.add_argument("--max-minutes", type=float, default=None, help="wall-time cap per training run")
     parser.add_argument("--obs", default="state", choices=ppo.OBS_KINDS, help="what the actor sees")
     parser.add_argument("--cameras", default="front,wrist", help="--obs pixels: comma-separated cameras")
@@ -70,30 +149,47 @@ def main() -> None:
         parser.error(f"--train takes nominal and/or randomized, got {args.train!r}")
     results = {}
     for name in runs:
-        config = ppo.default_config(args.task, impl=args.impl, randomize=name == "randomized", **overrides)
+        randomized = name == "randomized"
+        curriculum = randomized and not args.no_curriculum
+        config = ppo.default_config(args.task, impl=args.impl, randomize=randomized, curriculum=curriculum, **overrides)
         run_dir = Path(args.runs) / f"{args.task}_{args.obs}_{name}"
         summary = ppo.run(config, args.seed, run_dir, args.max_minutes, eval_episodes=0)
         result = ppo.load(summary["checkpoint"])
         results[name] = {
             "train_wall_s": summary["train_wall_s"],
             "env_steps": summary["env_steps"],
+            "final_train_return": summary["final_train_return"],
+            "config": {
+                k: summary["config"][k] for k in ("randomize", "privileged_critic", "action_history", "curriculum")
+            },
+            "curriculum": summary.get("curriculum"),
             "eval": evaluate_everywhere(result, args.episodes, args.impl, 10_000 + args.seed),
         }
 
-    conditions = list(results[runs[0]]["eval"])
+    effect = physics_effect(args.task, args.impl)
+    names = list(results[runs[0]]["eval"])
     print(f"\n{args.task} from {args.obs}: first-episode success over {args.episodes} seeded episodes per condition")
-    print(f"{'evaluated on':22s}" + "".join(f" {'trained ' + name:>19s}" for name in runs))
-    for condition in conditions:
-        print(f"{condition:22s}" + "".join(f" {results[n]['eval'][condition]['success_rate']:19.1%}" for n in runs))
+    print(f"{'evaluated on':22s} {'effect':>8s}" + "".join(f" {'trained ' + name:>19s}" for name in runs))
+    for condition in names:
+        cells = "".join(f" {results[n]['eval'][condition]['success_rate']:19.1%}" for n in runs)
+        print(f"{condition:22s} {effect.get(condition, math.nan):8.4f}{cells}")
     report = machine_info() | {
-        "task": args.task, "obs": args.obs, "episodes": args.episodes, "shifts": SHIFTS, "results": results,
+        "task": args.task,
+        "obs": args.obs,
+        "episodes": args.episodes,
+        "shifts": SHIFTS,
+        "results": results,
+        "physics_effect": effect,
         "args": vars(args),
+        "command": "python benchmarks/robustness.py "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False)),
     }
     suffix = "" if args.obs == "state" else f"_{args.obs}"
     path = Path(args.out or Path(__file__).parent / "results" / f"robustness_{args.task}{suffix}_{device_tag()}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=list))
-    print(f"wrote {path}")
+    plot(report, path.with_suffix(".png"))
+    print(f"wrote {path} and {path.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

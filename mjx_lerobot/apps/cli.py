@@ -153,6 +153,8 @@ def train(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = dict(num_envs=args.num_envs, impl=args.impl, randomize=args.randomize)
     if args.steps is not None:
         overrides["total_steps"] = args.steps
+    if args.curriculum:
+        overrides["curriculum"] = True
     if args.obs is not None:
         overrides["obs"] = args.obs
     if args.cameras is not None:
@@ -163,7 +165,7 @@ def train(args: argparse.Namespace) -> int:
         name, _, value = item.partition("=")
         overrides[name] = json.loads(value)
     config = ppo.default_config(args.task, **overrides)
-    randomized = ", randomized" if config.randomize else ""
+    randomized = (", randomized" + (" with a curriculum" if config.curriculum else "")) if config.randomize else ""
     seen = (f"pixels ({'+'.join(config.cameras)} at {config.image_size}px, joints)" if config.obs == "pixels"
             else "state")
     print(f"training {args.task} from {seen}: {config.num_envs} instances, {config.total_steps:,} env steps"
@@ -341,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cameras", default=None, help="comma-separated cameras for --obs pixels (default front,wrist)")
     t.add_argument("--image-size", type=positive_int, default=None,
                    help="square image side, pixels (--obs pixels; default 64)")
+    t.add_argument("--curriculum", action="store_true",
+                   help="with --randomize: widen the ranges from nominal as training success holds")
     t.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="any PPOConfig field")
 
     v = command("eval", evaluate, "success rate of a trained policy over many seeded episodes",

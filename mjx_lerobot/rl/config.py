@@ -21,6 +21,13 @@ class PPOConfig:
     total_steps: int = 20_000_000  # env (control) steps over all instances
     impl: str = "auto"
     randomize: bool = False  # train on per-instance physics and looks (the task's default ranges)
+    # Under randomize (rl/domain.py): the critic sees the episode's draws; the actor its own
+    # last `action_history` actions (None: 3 where the ranges delay the servos, else 0).
+    privileged_critic: bool = True
+    action_history: int | None = None
+    curriculum: bool = False  # widen the ranges from nominal as training success holds
+    curriculum_threshold: float = 0.4  # a chunk's training success rate that widens them
+    curriculum_step: float = 0.1  # of the way from nominal to the full ranges, per such chunk
     unroll_length: int = 16  # control steps collected per instance per update
     num_minibatches: int = 8
     update_epochs: int = 4
@@ -67,6 +74,10 @@ def default_config(task: str, **overrides: Any) -> PPOConfig:
             f"num_envs * unroll_length ({config.batch_size}) must divide into num_minibatches "
             f"({config.num_minibatches})"
         )
+    if config.curriculum and not config.randomize:
+        raise ValueError("curriculum widens the randomization ranges: it needs randomize=True")
+    if not 0.0 < config.curriculum_step <= 1.0:
+        raise ValueError(f"curriculum_step must be in (0, 1], got {config.curriculum_step}")
     if config.obs not in OBS_KINDS:
         raise ValueError(f"obs must be one of {OBS_KINDS}, got {config.obs!r}")
     if config.obs == "pixels":
@@ -77,4 +88,9 @@ def default_config(task: str, **overrides: Any) -> PPOConfig:
         if not isinstance(config.image_size, int) or not 16 <= config.image_size <= 512:
             raise ValueError(f"image_size must be an integer in [16, 512], got {config.image_size!r}")
         config = dataclasses.replace(config, cameras=tuple(config.cameras), conv_channels=tuple(config.conv_channels))
+    if config.action_history is None:  # resolved here, so a checkpoint records the number
+        from mjx_lerobot.rl.domain import history_length
+
+        ranges = load_task(task).ranges if config.randomize else None
+        config = dataclasses.replace(config, action_history=history_length(config, ranges))
     return dataclasses.replace(config, hidden=tuple(config.hidden))

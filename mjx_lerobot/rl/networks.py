@@ -133,13 +133,14 @@ class ActorCritic(nn.Module):
     action_dim: int
     init_log_std: float
     action_bias: tuple[float, ...]  # the start pose: an untrained policy holds the arm still
+    privileged_dim: int = 0  # the episode's draws the critic reads (0: none)
 
     @nn.compact
     def __call__(self, inputs: dict[str, Any]) -> tuple[jax.Array, jax.Array, jax.Array]:
-        x = inputs["state"]
-        mean = mlp(x, self.hidden, self.action_dim, 0.01) + jp.asarray(self.action_bias)
+        seen = actor_view(inputs, [inputs["state"]])
+        mean = mlp(seen, self.hidden, self.action_dim, 0.01) + jp.asarray(self.action_bias)
         log_std = self.param("log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
-        value = mlp(x, self.hidden, 1, 1.0)[..., 0]
+        value = mlp(critic_view(inputs, seen, self.privileged_dim), self.hidden, 1, 1.0)[..., 0]
         return mean, jp.broadcast_to(log_std, mean.shape), value
 
     def actor(self, inputs: dict[str, Any]) -> jax.Array:
@@ -161,6 +162,7 @@ class PixelActorCritic(nn.Module):
     action_bias: tuple[float, ...]
     cameras: tuple[str, ...]
     conv_channels: tuple[int, ...]
+    privileged_dim: int = 0
 
     def setup(self) -> None:
         self.encoders = {camera: ImageEncoder(self.conv_channels) for camera in self.cameras}
@@ -175,11 +177,28 @@ class PixelActorCritic(nn.Module):
     def actor(self, inputs: dict[str, Any]) -> jax.Array:
         """The mean action from `pixels` and `proprio` alone: all a deployed policy needs."""
         seen = [self.encoders[camera](inputs["pixels"][camera]) for camera in self.cameras]
-        return self.actor_mlp(jp.concatenate([*seen, inputs["proprio"]], axis=-1)) + jp.asarray(self.action_bias)
+        return self.actor_mlp(actor_view(inputs, [*seen, inputs["proprio"]])) + jp.asarray(self.action_bias)
 
     def value(self, inputs: dict[str, Any]) -> jax.Array:
-        """The critic's value, from the privileged `state`."""
-        return self.critic_mlp(inputs["state"])[..., 0]
+        """The critic's value, from the privileged `state` (and the draws, where given)."""
+        seen = actor_view(inputs, [inputs["state"]])
+        return self.critic_mlp(critic_view(inputs, seen, self.privileged_dim))[..., 0]
+
+
+def actor_view(inputs: dict[str, Any], parts: list[jax.Array]) -> jax.Array:
+    """`parts` and, where given, the actor's own last actions (`history`)."""
+    return jp.concatenate([*parts, inputs["history"]] if "history" in inputs else parts, axis=-1)
+
+
+def critic_view(inputs: dict[str, Any], seen: jax.Array, privileged_dim: int) -> jax.Array:
+    """What the critic reads: `seen` and, under randomization, the episode's draws
+    (`privileged`; zeros where a caller after the actor alone gives none)."""
+    if not privileged_dim:
+        return seen
+    draws = inputs.get("privileged")
+    if draws is None:
+        draws = jp.zeros(seen.shape[:-1] + (privileged_dim,), seen.dtype)
+    return jp.concatenate([seen, draws], axis=-1)
 
 
 class ImageEncoder(nn.Module):
@@ -222,6 +241,7 @@ def make_network(config: PPOConfig, scene: Scene, features: Features) -> ActorCr
     # exploration around the workspace instead of flinging the arm to mid-range.
     start_pose = np.asarray(ctrl_to_action(scene, tabletop.READY_QPOS))
     common = dict(
+        privileged_dim=privileged_dim(config, scene),
         hidden=tuple(config.hidden),
         action_dim=6,
         init_log_std=config.init_log_std,
@@ -236,9 +256,23 @@ def make_network(config: PPOConfig, scene: Scene, features: Features) -> ActorCr
     )
 
 
-def example_inputs(config: PPOConfig, features: Features) -> dict[str, Any]:
-    """One zero input of the right shapes, to initialize a network."""
+def privileged_dim(config: PPOConfig, scene: Scene) -> int:
+    """How many drawn values the critic of `config` reads (0 without a privileged critic)."""
+    if not (config.randomize and config.privileged_critic):
+        return 0
+    from mjx_lerobot.sim.targets import Targets
+
+    return len(Targets.from_scene(scene, load_task(config.task).randomized_parts).value_names())
+
+
+def example_inputs(config: PPOConfig, features: Features, history: int = 0, privileged: int = 0) -> dict[str, Any]:
+    """One zero input of the right shapes, to initialize a network (`history` actions for the
+    actor, `privileged` draws for the critic)."""
     inputs: dict[str, Any] = {"state": jp.zeros((1, features.dim))}
+    if history:
+        inputs["history"] = jp.zeros((1, 6 * history))
+    if privileged:
+        inputs["privileged"] = jp.zeros((1, privileged))
     if config.obs == "pixels":
         inputs["proprio"] = jp.zeros((1, len(features.proprio_index)))
         size = (1, config.image_size, config.image_size, 3)

@@ -17,17 +17,23 @@ import numpy as np
 
 from mjx_lerobot.rl.checkpoint import TrainResult
 from mjx_lerobot.rl.config import PPOConfig
+from mjx_lerobot.rl.domain import action_history
 from mjx_lerobot.rl.networks import Features, make_network, policy_inputs
 from mjx_lerobot.sim.env import Env
 from mjx_lerobot.sim.obs import AGENT_POS
+from mjx_lerobot.sim.randomize import nominal_ranges
 from mjx_lerobot.sim.registry import load_task
 from mjx_lerobot.sim.scene import action_to_ctrl
 from mjx_lerobot.sim.task import EnvState
 
 
 def make_env(config: PPOConfig, task: Any, num_envs: int, impl: str = "auto", randomize: Any = False) -> Env:
-    """The env a policy of `config` acts in: with its cameras at its image size for obs="pixels"."""
+    """The env a policy of `config` acts in: with its cameras at its image size for obs="pixels",
+    and with the delay line its action history is read from (nominal ranges where
+    `randomize` is False: the same model, through the same code path as any shift)."""
     cameras = dict(cameras=config.cameras, image_size=config.image_size) if config.obs == "pixels" else {}
+    if config.action_history and randomize is False:
+        randomize = nominal_ranges()
     return Env(task, num_envs=num_envs, impl=impl, randomize=randomize, **cameras)
 
 
@@ -49,8 +55,10 @@ def make_policy(result: TrainResult) -> Callable[[EnvState, jax.Array], jax.Arra
     env with the policy's cameras and image size: `make_env`)."""
     features, act = _actor(result)
     config = result.config
+    k = config.action_history or 0
 
     def policy(state: EnvState, key: jax.Array) -> jax.Array:
+        history = {"history": action_history(features.scene, state, k)} if k else {}
         if config.obs == "pixels":
             missing = set(config.cameras) - set(state.obs.get("pixels", {}))
             if missing:
@@ -59,8 +67,8 @@ def make_policy(result: TrainResult) -> Callable[[EnvState, jax.Array], jax.Arra
                     f"{sorted(missing)}: make it with ppo.make_env(result.config, ...)"
                 )
             # The actor reads images and joints only: no privileged state is computed for it.
-            return act({"proprio": features.proprio(state.obs[AGENT_POS]), "pixels": state.obs["pixels"]})
-        return act(policy_inputs(config, features, state.obs))
+            return act({"proprio": features.proprio(state.obs[AGENT_POS]), "pixels": state.obs["pixels"]} | history)
+        return act(policy_inputs(config, features, state.obs) | history)
 
     return policy
 
@@ -75,6 +83,11 @@ def gym_policy(result: TrainResult) -> Callable[[dict[str, np.ndarray]], np.ndar
     """
     features, act = _actor(result)
     config, scene = result.config, features.scene
+    if config.action_history:
+        raise ValueError(
+            f"this policy reads its last {config.action_history} actions from the env's state: run it "
+            "in JAX rollouts (ppo.make_policy with ppo.make_env), not through the Gym adapter"
+        )
     pixels = config.obs == "pixels"
     needs = {"agent_pos", "pixels"} if pixels else {"agent_pos", "environment_state"}
     obs_type = "pixels_agent_pos" if pixels else "environment_state_agent_pos"

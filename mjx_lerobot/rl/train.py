@@ -27,6 +27,7 @@ import jax.numpy as jp
 import optax
 from flax import struct
 
+from mjx_lerobot.rl import domain
 from mjx_lerobot.rl.checkpoint import TrainResult, plot_history, save
 from mjx_lerobot.rl.config import PPOConfig
 from mjx_lerobot.rl.networks import Features, Normalizer, example_inputs, gaussian_log_prob, make_network, policy_inputs
@@ -68,6 +69,15 @@ class Trainer:
         self.env = make_env(config, task, config.num_envs, config.impl, config.randomize)
         self.features = Features(config.task)
         self.network = make_network(config, self.env.scene, self.features)
+        # Under randomization: the actor's own last actions, the critic's view of the draws.
+        self.history = config.action_history or 0
+        privileged = config.randomize and config.privileged_critic
+        self.bounds = domain.value_bounds(self.env.targets, self.env.ranges) if privileged else None
+        self.set_range_scale = jax.jit(
+            lambda runner, scale: runner.replace(
+                env_state=domain.with_ranges(runner.env_state, domain.widen(self.env.ranges, scale))
+            )
+        )
         self.optimizer = optax.chain(
             optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate, eps=1e-5)
         )
@@ -81,7 +91,8 @@ class Trainer:
 
     def _init(self, key: jax.Array) -> Runner:
         key, net_key, env_key = jax.random.split(key, 3)
-        params = self.network.init(net_key, example_inputs(self.config, self.features))
+        privileged = 0 if self.bounds is None else len(self.bounds[0])
+        params = self.network.init(net_key, example_inputs(self.config, self.features, self.history, privileged))
         n = self.config.num_envs
         stats = EpisodeStats(
             running_return=jp.zeros(n),
@@ -90,9 +101,20 @@ class Trainer:
             return_sum=jp.float32(0),
             success_sum=jp.float32(0),
         )
-        env_state = self.env.reset_fn(env_key)
+        # A curriculum starts from the nominal model; without one the ranges are the env's.
+        ranges = domain.widen(self.env.ranges, 0.0) if self.config.curriculum else None
+        env_state = self.env.reset_fn(env_key, None, ranges)
         normalizer = Normalizer.create(self.features.dim).update(self.features.from_obs(env_state.obs))
         return Runner(params, self.optimizer.init(params), normalizer, env_state, stats, key)
+
+    def domain_inputs(self, state: EnvState) -> dict[str, jax.Array]:
+        """The inputs beyond the observation: `history` (actor and critic), `privileged` (critic)."""
+        extra = {}
+        if self.history:
+            extra["history"] = domain.action_history(self.env.scene, state, self.history)
+        if self.bounds is not None:
+            extra["privileged"] = domain.privileged(self.env.targets, state, self.bounds)
+        return extra
 
     def _train_chunk(self, runner: Runner) -> tuple[Runner, dict[str, jax.Array]]:
         return jax.lax.scan(lambda r, _: self.update(r), runner, None, length=self.config.updates_per_chunk)
@@ -106,15 +128,20 @@ class Trainer:
         def env_step(carry: tuple[EnvState, EpisodeStats, jax.Array], _):
             state, stats, key = carry
             key, act_key = jax.random.split(key)
-            obs = inputs_of(state.obs)
+            extra = self.domain_inputs(state)
+            obs = inputs_of(state.obs) | extra
             mean, log_std, value = network.apply(runner.params, runner.normalizer.inputs(obs, features))
             action = mean + jp.exp(log_std) * jax.random.normal(act_key, mean.shape)
             nxt = env.step_fn(state, jp.clip(action, -1.0, 1.0))
             done = nxt.terminated | nxt.truncated
             # After an episode end nxt.obs is the next episode's start; bootstrap from the
             # observation the episode ended on (kept in final_obs) instead. Only the critic
-            # reads it, and the critic sees the state alone.
+            # reads it: the state, the episode's draws (still `state`'s) and the history with
+            # this action pushed (the env's fresh delay line belongs to the next episode).
             end_obs = features.from_obs(select_instances(done, nxt.final_obs, nxt.obs))
+            end_extra = dict(extra)
+            if self.history:
+                end_extra["history"] = jp.concatenate([jp.clip(action, -1.0, 1.0), extra["history"][:, :-6]], axis=1)
             ep_return = stats.running_return + nxt.reward
             ep_success = stats.running_success | nxt.success
             stats = EpisodeStats(
@@ -133,6 +160,7 @@ class Trainer:
                 terminated=nxt.terminated,
                 done=done,
                 end_obs=end_obs,
+                end_extra=end_extra,
             )
             return (nxt, stats, key), step
 
@@ -145,7 +173,8 @@ class Trainer:
 
         # 2. Generalized advantage estimation, backwards in time. Truncation is not an end
         # of the task: the value of where the episode stopped is bootstrapped.
-        end_value = network.apply(runner.params, {"state": runner.normalizer(traj["end_obs"])}, method="value")
+        end_inputs = {"state": runner.normalizer(traj["end_obs"])} | traj["end_extra"]
+        end_value = network.apply(runner.params, end_inputs, method="value")
         next_value = jp.where(traj["terminated"], 0.0, end_value)
 
         def gae_step(advantage: jax.Array, t: dict[str, jax.Array]):
@@ -226,6 +255,9 @@ def train(
     runner = trainer.init(seed)
     history: dict[str, list[float]] = {k: [] for k in ("env_steps", "wall_s", "episode_return", "success_rate")}
     history["steps_per_s"] = []
+    if config.curriculum:
+        history["range_scale"] = []  # the scale the chunk trained under (rl/domain.py)
+    range_scale = 0.0
     chunks = math.ceil(config.num_updates / config.updates_per_chunk)
     steps_per_chunk = config.batch_size * config.updates_per_chunk
     result = TrainResult(config, runner.params, runner.normalizer, history)
@@ -246,6 +278,14 @@ def train(
             success_rate=float(metrics["success_sum"].sum() / episodes) if episodes else math.nan,
             steps_per_s=steps_per_chunk / chunk_s,
         )
+        if config.curriculum:
+            row["range_scale"] = range_scale
+            wider = domain.next_scale(
+                range_scale, row["success_rate"], config.curriculum_threshold, config.curriculum_step
+            )
+            if wider != range_scale:  # traced ranges in the state: the next chunk does not recompile
+                range_scale = wider
+                runner = trainer.set_range_scale(runner, jp.float32(range_scale))
         for k, v in row.items():
             history[k].append(v)
         bar.update(steps_per_chunk)
@@ -254,6 +294,7 @@ def train(
             success=f"{row['success_rate']:.0%}",
             sps=f"{row['steps_per_s']:,.0f}",
             std=f"{float(metrics['action_std'][-1]):.2f}",
+            **({"ranges": f"{range_scale:.1f}"} if config.curriculum else {}),
         )
         if log is not None:
             log(row | dict(action_std=float(metrics["action_std"][-1]), faults=int(metrics["faults"].max())))
@@ -297,6 +338,18 @@ def run(
         "checkpoint": str(out / "checkpoint.msgpack"),
         "curve": str(out / "curve.png"),
     }
+    if config.curriculum:  # the schedule it followed: where each widening took effect
+        scales = history["range_scale"]
+        summary["curriculum"] = {
+            "threshold": config.curriculum_threshold,
+            "step": config.curriculum_step,
+            "final_scale": scales[-1] if scales else 0.0,
+            "schedule": [
+                {"env_steps": steps, "range_scale": scale}
+                for i, (steps, scale) in enumerate(zip(history["env_steps"], scales, strict=True))
+                if i == 0 or scale != scales[i - 1]
+            ],
+        }
     if eval_episodes:
         summary["eval"] = evaluate(result, num_episodes=eval_episodes, impl=config.impl, seed=10_000 + seed)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
