@@ -21,10 +21,11 @@ from mjx_lerobot.sim.scene import action_to_ctrl
 EPISODES_KEPT = 256  # expert episodes handed to MuJoCo C (tiled up to its batch sizes)
 
 
-def measure_mjx(task: str, impl: str, num_envs: int, steps: int) -> tuple[dict, dict]:
+def measure_mjx(task: str, impl: str, num_envs: int, steps: int, replay: bool = True) -> tuple[dict, dict]:
     """Time `steps` control steps of the expert on `num_envs` instances: one compile, a first
     call (allocations, lazy kernel loading), then the timed second call. Returns the row and
-    the work done (start states, joint targets) for MuJoCo C to repeat."""
+    the work done (start states, joint targets) for MuJoCo C to repeat. `replay=False` skips
+    the second rollout (the expert's actions replayed, a second compile)."""
     # Env directly, not make(): make() turns on JAX's persistent compilation cache, and a cache
     # hit would pass for a compile time. (JAX settles whether it uses that cache at a process's
     # first compile, so the adapter's SO101VectorEnv turning it on later changes nothing.)
@@ -51,11 +52,12 @@ def measure_mjx(task: str, impl: str, num_envs: int, steps: int) -> tuple[dict, 
         "success_so_far": float(np.asarray(traj["success"]).any(0).mean()),
         **memory_per_instance(env, timed.compiled),
     }
-    # The same episodes without the expert's cost (its IK): its actions replayed, so physics,
-    # the task's functions and auto-reset are timed on exactly the work MuJoCo C repeats below.
-    replay = timed_rollout(env, replay_policy(traj["action"]), jax.random.key(0), steps, warmup=True)
-    row["replay_run_s"] = replay.run_s
-    row["replay_physics_steps_per_s"] = steps * num_envs * substeps / replay.run_s
+    if replay:
+        # The same episodes without the expert's cost (its IK): its actions replayed, so physics,
+        # the task's functions and auto-reset are timed on exactly the work MuJoCo C repeats below.
+        replayed = timed_rollout(env, replay_policy(traj["action"]), jax.random.key(0), steps, warmup=True)
+        row["replay_run_s"] = replayed.run_s
+        row["replay_physics_steps_per_s"] = steps * num_envs * substeps / replayed.run_s
     keep = min(num_envs, EPISODES_KEPT)
     work = {
         "qpos0": np.asarray(traj["qpos"][0, :keep]),
@@ -65,6 +67,50 @@ def measure_mjx(task: str, impl: str, num_envs: int, steps: int) -> tuple[dict, 
         "mj_model": env.scene.mj_model,
     }
     return row, work
+
+
+def measure_cameras(
+    task: str,
+    num_envs: int,
+    size: int,
+    steps: int,
+    cameras: tuple[str, ...] = ("front", "wrist"),
+    randomize: bool = False,
+    impl: str = "warp",
+) -> dict:
+    """Physics and the batched renderer fused in one compiled rollout of the expert (every
+    instance's cameras drawn inside each jitted step): camera frames/s and env steps/s, then the
+    renderer alone on the rollout's final states (what the cameras cost beside the physics).
+    (benchmarks/pixels.py's `measure_batched` is this, nominal only, beside its GL rows.)
+    `randomize`: each instance its own physics, colours, lights and cameras (default ranges)."""
+    env = Env(load_task(task), num_envs, impl=impl, cameras=cameras, image_size=(size, size), randomize=randomize)
+    policy = env.task.expert(env.scene, env.params)
+    timed = timed_rollout(env, policy, jax.random.key(0), steps, warmup=True, check=check_fits)
+    frames = steps * num_envs * len(cameras)
+    row = {
+        "task": task,
+        "impl": env.impl,
+        "num_envs": num_envs,
+        "size": size,
+        "cameras": "+".join(cameras),
+        "randomize": bool(randomize),
+        "control_steps": steps,
+        "compile_s": round(timed.compile_s, 2),
+        "run_s": timed.run_s,
+        "camera_frames_per_s": frames / timed.run_s,
+        "env_steps_per_s": steps * num_envs / timed.run_s,
+        "physics_steps_per_s": steps * num_envs * env.scene.substeps / timed.run_s,
+        "state_bytes_per_instance": sum(leaf.nbytes for leaf in jax.tree.leaves(timed.state)) // num_envs,
+    }
+    render = jax.jit(env.with_pixels)  # with the instances' randomized looks, when drawn
+    jax.block_until_ready(render(timed.state))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        jax.block_until_ready(render(timed.state))
+    render_s = (time.perf_counter() - t0) / steps
+    row["render_only_frames_per_s"] = num_envs * len(cameras) / render_s
+    row["render_share_of_step"] = render_s / (timed.run_s / steps)
+    return row
 
 
 def replay_policy(actions: jax.Array) -> Callable:
