@@ -5,9 +5,15 @@ backend (auto-reset, faults, params, bad input), which compiles and runs several
 
 from __future__ import annotations
 
+import os
+
 import jax
 import numpy as np
 import pytest
+
+# Tests draw the arm from boxes unless a test names meshes itself: an installed mujoco-menagerie
+# must not make the suite depend on a download (tests run offline).
+os.environ.setdefault("MJX_LEROBOT_SO101_MESHES", "off")
 
 import mjx_lerobot
 from mjx_lerobot.sim.scene import ctrl_to_action

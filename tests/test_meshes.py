@@ -18,7 +18,7 @@ from mjx_lerobot.sim import meshes
 from mjx_lerobot.sim.scene import load_mj_model
 
 CAD = Path(__file__).resolve().parents[2] / "shared" / "assets" / "so101-cad"
-pytestmark = pytest.mark.skipif(not (CAD / meshes.CAD_MJCF).exists(), reason=f"no SO-101 CAD copy at {CAD}")
+pytestmark = pytest.mark.skipif(not (CAD / meshes.CAD_MJCFS[0]).exists(), reason=f"no SO-101 CAD copy at {CAD}")
 LINKS = ("shoulder", "upper_arm", "lower_arm", "wrist", "gripper")
 POSE = np.array([0.2, 0.6, -0.6, 0.8, 0.0, 0.3])  # every link in the front camera's view
 
@@ -79,6 +79,7 @@ def arm_coloured(pixels: np.ndarray) -> np.ndarray:
     return yellow | dark
 
 
+@pytest.mark.slow
 def test_both_renderers_draw_the_mesh_arm_where_the_kinematics_put_it(monkeypatch):
     monkeypatch.setenv(meshes.ENV_VAR, str(CAD))
     size = 96
@@ -109,6 +110,44 @@ def test_both_renderers_draw_the_mesh_arm_where_the_kinematics_put_it(monkeypatc
         near = [arm_coloured(image[max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2]).any()
                 for r, c in zip(rows[inside], cols[inside], strict=True)]  # fmt: skip
         assert all(near), (name, dict(zip(np.array(LINKS)[inside], near, strict=True)))
-    # The primitives the meshes replace are hidden: nothing of theirs in the policy's groups.
-    hidden = [i for i in range(model.ngeom) if model.geom_group[i] == meshes.HIDDEN_GROUP]
-    assert len(hidden) >= 10
+    # The primitives the meshes replace are gone: everything the arm shows a camera is a mesh.
+    arm = {model.body(name).id for name in LINKS}
+    shown = [i for i in range(model.ngeom) if model.geom_bodyid[i] in arm and model.geom_group[i] == 2]
+    assert len(shown) >= 10 and all(model.geom_type[i] == mujoco.mjtGeom.mjGEOM_MESH for i in shown)
+
+
+def menagerie_copy(root: Path) -> Path:
+    """A Menagerie-layout copy of the CAD (robotstudio_so101/so101.xml + assets/)."""
+    robot = root / meshes.MENAGERIE_NAME
+    (robot / "assets").mkdir(parents=True)
+    shutil.copy(CAD / meshes.CAD_MJCFS[0], robot / "so101.xml")
+    for stl in (CAD / "assets").glob("*.stl"):
+        (robot / "assets" / stl.name).symlink_to(stl)
+    return robot
+
+
+def test_meshes_come_from_menagerie_where_nothing_is_named(tmp_path, monkeypatch):
+    pytest.importorskip("mujoco_menagerie")
+    robot = menagerie_copy(tmp_path / "menagerie")
+    monkeypatch.delenv(meshes.ENV_VAR, raising=False)
+    monkeypatch.setenv("MENAGERIE_ROOT", str(tmp_path / "menagerie"))
+    assert meshes.find_cad() == robot
+    assert len(meshes.visual_geoms(robot)) >= 13
+
+
+def test_an_unreachable_menagerie_falls_back_to_boxes_with_one_line(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("mujoco_menagerie")
+    monkeypatch.delenv(meshes.ENV_VAR, raising=False)
+    monkeypatch.delenv("MENAGERIE_ROOT", raising=False)
+    monkeypatch.setenv("MENAGERIE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MENAGERIE_BASE_URL", (tmp_path / "no-such-server").as_uri())
+    meshes.say_menagerie_failed.cache_clear()
+    assert meshes.find_cad() is None
+    assert meshes.find_cad() is None
+    lines = [line for line in capsys.readouterr().err.splitlines() if "Menagerie" in line]
+    assert len(lines) == 1, lines
+
+
+def test_off_means_no_meshes_whatever_is_installed(monkeypatch):
+    monkeypatch.setenv(meshes.ENV_VAR, "off")
+    assert meshes.find_cad() is None

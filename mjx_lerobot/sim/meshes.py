@@ -1,14 +1,16 @@
 """The SO-101's own look from its CAD meshes, found at first use, decimated once, cached.
 
-The meshes (The Robot Studio's SO-101, Apache-2.0) are not part of this repository. A directory
-holding their published MJCF (`so101_new_calib.xml`, the calibration this project's kinematics
-follow) and its `assets/*.stl` is named by `MJX_LEROBOT_SO101_MESHES` (or passed to
-`use_cad_meshes`). Each mesh is decimated once to a triangle budget (the batched ray tracer's
+The meshes (The Robot Studio's SO-101, Apache-2.0) are not part of this repository. They are
+found, in this order: a directory passed in or named by `MJX_LEROBOT_SO101_MESHES`, holding
+The Robot Studio's MJCF (`so101_new_calib.xml`, the calibration this project's kinematics
+follow) or Menagerie's (`so101.xml`) with its `assets/*.stl`; else MuJoCo Menagerie's copy
+through the `mujoco-menagerie` package (the `meshes` extra), which downloads it once where a
+network is present. Each mesh is decimated once to a triangle budget (the batched ray tracer's
 cost grows with triangles) and cached in `~/.cache/mjx_lerobot/so101_meshes/`. The meshes are
 placed on this project's bodies where the published MJCF places them (its body frames are the
 same), drawn only (no collision, no mass), in the robot's visual group; the primitive shells and
-servos they replace move to a hidden group. Without meshes the primitive look stays, and one
-line says how to get the real one.
+servos they replace are removed. Without meshes the primitive look stays, and one line says
+how to get the real one.
 
 Decimation is by vertex clustering (vertices snapped to a grid whose cell is searched for the
 budget, then merged): these STL files are triangle soups with many separate parts, on which
@@ -29,13 +31,13 @@ import mujoco
 import numpy as np
 
 ENV_VAR = "MJX_LEROBOT_SO101_MESHES"
-CAD_MJCF = "so101_new_calib.xml"
+#: The arm's MJCF as The Robot Studio names it, and as MuJoCo Menagerie does.
+CAD_MJCFS = ("so101_new_calib.xml", "so101.xml")
+MENAGERIE_NAME = "robotstudio_so101"
 #: Triangles per mesh: the arm's 13 meshes in ~25k triangles instead of 322k.
 DEFAULT_BUDGET = 2000
 #: The published MJCF's body names that differ from this project's.
 BODY_NAMES = {"moving_jaw_so101_v1": "moving_jaw"}
-#: Where the primitive look goes when meshes draw the arm: a group no camera draws.
-HIDDEN_GROUP = 5
 #: The primitive geom classes that stand for the arm's shells and servos.
 PRIMITIVE_CLASSES = ("shell", "servo")
 
@@ -52,32 +54,58 @@ class VisualGeom:
 
 
 def find_cad(directory: str | os.PathLike | None = None) -> Path | None:
-    """The CAD directory: `directory`, else $MJX_LEROBOT_SO101_MESHES, else None. A directory
-    that is named but holds no usable CAD is a clear error, not a silent fallback."""
+    """The CAD directory: `directory`, else $MJX_LEROBOT_SO101_MESHES ("off": none), else the
+    `mujoco-menagerie` package's copy (the `meshes` extra: downloaded once where a network is
+    present, then cached), else None. A directory that is named but holds no usable CAD is a
+    clear error, not a silent fallback."""
     named = directory if directory is not None else os.environ.get(ENV_VAR) or None
-    if named is None:
+    if named == "off":
         return None
+    if named is None:
+        return from_menagerie()
     path = Path(named).expanduser()
-    if not (path / CAD_MJCF).is_file() or not any((path / "assets").glob("*.stl")):
+    if cad_mjcf(path) is None or not any((path / "assets").glob("*.stl")):
         raise FileNotFoundError(
-            f"{path} does not hold the SO-101 CAD ({CAD_MJCF} and assets/*.stl), as The Robot Studio "
-            f"publishes it in SO-ARM100/Simulation/SO101"
+            f"{path} does not hold the SO-101 CAD ({' or '.join(CAD_MJCFS)} and assets/*.stl), as The "
+            "Robot Studio publishes it in SO-ARM100/Simulation/SO101 or MuJoCo Menagerie in robotstudio_so101"
         )
     return path
 
 
+def cad_mjcf(directory: Path) -> Path | None:
+    """The arm's MJCF in a CAD directory: The Robot Studio's file name, or Menagerie's."""
+    return next((directory / name for name in CAD_MJCFS if (directory / name).is_file()), None)
+
+
+def from_menagerie() -> Path | None:
+    """MuJoCo Menagerie's SO-101 directory, fetched at first use; None (with the reason, once)
+    where the package is not installed or the download fails."""
+    try:
+        import mujoco_menagerie
+    except ImportError:
+        return None
+    try:
+        path = mujoco_menagerie.get(MENAGERIE_NAME).path(progress=None)
+    except Exception as err:  # noqa: BLE001  (no network, a full disk, a changed registry...)
+        say_menagerie_failed(f"{type(err).__name__}: {err}")
+        return None
+    return find_cad(path)
+
+
 def visual_geoms(cad: Path) -> list[VisualGeom]:
     """The arm's visual meshes with their placements and colours, read from the published MJCF."""
+    mjcf = cad_mjcf(cad)
     try:
-        root = ET.parse(cad / CAD_MJCF).getroot()
+        root = ET.parse(mjcf).getroot()
     except ET.ParseError as err:
-        raise ValueError(f"{cad / CAD_MJCF} is not a readable MJCF: {err}") from err
+        raise ValueError(f"{mjcf} is not a readable MJCF: {err}") from err
     colours = {m.get("name"): m.get("rgba", "0.5 0.5 0.5 1") for m in root.iter("material")}
     geoms = []
     for body in root.iter("body"):
         name = BODY_NAMES.get(body.get("name"), body.get("name"))
         for geom in body.findall("geom"):
-            if geom.get("type") != "mesh" or geom.get("class") != "visual":
+            drawn_only = geom.get("class") == "visual" or geom.get("contype") == geom.get("conaffinity") == "0"
+            if geom.get("type") != "mesh" or not drawn_only:
                 continue
             geoms.append(VisualGeom(
                 body=name,
@@ -87,7 +115,7 @@ def visual_geoms(cad: Path) -> list[VisualGeom]:
                 rgba=tuple(float(x) for x in colours.get(geom.get("material"), "0.5 0.5 0.5 1").split()),
             ))  # fmt: skip
     if not geoms:
-        raise ValueError(f"{cad / CAD_MJCF} has no visual mesh geoms")
+        raise ValueError(f"{mjcf} has no visual mesh geoms")
     return geoms
 
 
@@ -141,16 +169,17 @@ def cached_meshes(cad: Path, budget: int = DEFAULT_BUDGET, cache: Path | None = 
 
 
 def attach(spec: mujoco.MjSpec, cad: Path, budget: int | None = None) -> mujoco.MjSpec:
-    """`spec` with the arm drawn by its CAD meshes (visual only) and its primitives hidden;
+    """`spec` with the arm drawn by its CAD meshes (visual only) instead of its primitives;
     `budget` triangles per mesh (default `DEFAULT_BUDGET`)."""
     meshes = cached_meshes(cad, budget or DEFAULT_BUDGET)
-    for geom in spec.geoms:
-        if geom.classname.name in PRIMITIVE_CLASSES:
-            geom.group = HIDDEN_GROUP
+    # The primitive shells and servos are drawn only (no contact, no mass): with the meshes in
+    # their place they go, so neither renderer spends time on them.
+    for geom in [g for g in spec.geoms if g.classname.name in PRIMITIVE_CLASSES]:
+        spec.delete(geom)
     added = set()
     for visual in visual_geoms(cad):
         if visual.mesh not in meshes:
-            raise ValueError(f"{cad / CAD_MJCF} places mesh {visual.mesh!r}, which assets/ lacks")
+            raise ValueError(f"{cad_mjcf(cad)} places mesh {visual.mesh!r}, which assets/ lacks")
         name = f"so101_{visual.mesh}"
         if name not in added:
             spec.add_mesh(name=name, file=str(meshes[visual.mesh]))
@@ -166,10 +195,17 @@ def attach(spec: mujoco.MjSpec, cad: Path, budget: int | None = None) -> mujoco.
 
 
 @functools.cache
+def say_menagerie_failed(reason: str) -> None:
+    """Once per process: Menagerie's copy could not be fetched, and why."""
+    print(f"mjx_lerobot: MuJoCo Menagerie's SO-101 meshes could not be fetched ({reason})", file=sys.stderr)
+
+
+@functools.cache
 def say_how_to_get_them() -> None:
-    """Once per process: the arm is drawn from primitives, and how to draw the real one."""
+    """Once per process: the arm is drawn from boxes, and how to draw the real one."""
     print(
-        f"mjx_lerobot: the SO-101 is drawn from boxes; for its real look set {ENV_VAR} to a copy of "
-        "The Robot Studio's SO-ARM100/Simulation/SO101 folder (Apache-2.0)",
+        "mjx_lerobot: the SO-101 is drawn from boxes; for its real look install the meshes extra "
+        f"(pip install 'mjx-lerobot[meshes]': MuJoCo Menagerie's copy, fetched once) or set {ENV_VAR} to a "
+        "copy of The Robot Studio's SO-ARM100/Simulation/SO101 folder (Apache-2.0)",
         file=sys.stderr,
     )
