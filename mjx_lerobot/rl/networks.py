@@ -133,14 +133,16 @@ class ActorCritic(nn.Module):
     action_dim: int
     init_log_std: float
     action_bias: tuple[float, ...]  # the start pose: an untrained policy holds the arm still
-    privileged_dim: int = 0  # the episode's draws the critic reads (0: none)
+    privileged_dim: int = 0  # the episode's draws the critic reads (0: none; without them, no value)
 
     @nn.compact
     def __call__(self, inputs: dict[str, Any]) -> tuple[jax.Array, jax.Array, jax.Array]:
         seen = actor_view(inputs, [inputs["state"]])
         mean = mlp(seen, self.hidden, self.action_dim, 0.01) + jp.asarray(self.action_bias)
         log_std = self.param("log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
-        value = mlp(critic_view(inputs, seen, self.privileged_dim), self.hidden, 1, 1.0)[..., 0]
+        if self.privileged_dim and "privileged" not in inputs:  # the actor alone: a deployed policy
+            return mean, jp.broadcast_to(log_std, mean.shape), jp.zeros(mean.shape[:-1])
+        value = mlp(critic_view(inputs, seen), self.hidden, 1, 1.0)[..., 0]
         return mean, jp.broadcast_to(log_std, mean.shape), value
 
     def actor(self, inputs: dict[str, Any]) -> jax.Array:
@@ -162,7 +164,6 @@ class PixelActorCritic(nn.Module):
     action_bias: tuple[float, ...]
     cameras: tuple[str, ...]
     conv_channels: tuple[int, ...]
-    privileged_dim: int = 0
 
     def setup(self) -> None:
         self.encoders = {camera: ImageEncoder(self.conv_channels) for camera in self.cameras}
@@ -181,8 +182,7 @@ class PixelActorCritic(nn.Module):
 
     def value(self, inputs: dict[str, Any]) -> jax.Array:
         """The critic's value, from the privileged `state` (and the draws, where given)."""
-        seen = actor_view(inputs, [inputs["state"]])
-        return self.critic_mlp(critic_view(inputs, seen, self.privileged_dim))[..., 0]
+        return self.critic_mlp(critic_view(inputs, actor_view(inputs, [inputs["state"]])))[..., 0]
 
 
 def actor_view(inputs: dict[str, Any], parts: list[jax.Array]) -> jax.Array:
@@ -190,15 +190,9 @@ def actor_view(inputs: dict[str, Any], parts: list[jax.Array]) -> jax.Array:
     return jp.concatenate([*parts, inputs["history"]] if "history" in inputs else parts, axis=-1)
 
 
-def critic_view(inputs: dict[str, Any], seen: jax.Array, privileged_dim: int) -> jax.Array:
-    """What the critic reads: `seen` and, under randomization, the episode's draws
-    (`privileged`; zeros where a caller after the actor alone gives none)."""
-    if not privileged_dim:
-        return seen
-    draws = inputs.get("privileged")
-    if draws is None:
-        draws = jp.zeros(seen.shape[:-1] + (privileged_dim,), seen.dtype)
-    return jp.concatenate([seen, draws], axis=-1)
+def critic_view(inputs: dict[str, Any], seen: jax.Array) -> jax.Array:
+    """What the critic reads: `seen` and, under randomization, the episode's draws (`privileged`)."""
+    return jp.concatenate([seen, inputs["privileged"]], axis=-1) if "privileged" in inputs else seen
 
 
 class ImageEncoder(nn.Module):
@@ -241,14 +235,13 @@ def make_network(config: PPOConfig, scene: Scene, features: Features) -> ActorCr
     # exploration around the workspace instead of flinging the arm to mid-range.
     start_pose = np.asarray(ctrl_to_action(scene, tabletop.READY_QPOS))
     common = dict(
-        privileged_dim=privileged_dim(config, scene),
         hidden=tuple(config.hidden),
         action_dim=6,
         init_log_std=config.init_log_std,
         action_bias=tuple(float(a) for a in start_pose),
     )
     if config.obs == "state":
-        return ActorCritic(**common)
+        return ActorCritic(**common, privileged_dim=privileged_dim(config, scene))
     return PixelActorCritic(
         **common,
         cameras=tuple(config.cameras),
