@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 
@@ -42,4 +43,5 @@ def machine_info() -> dict:
         "machine": platform.platform(),
         "python": platform.python_version(),
         "versions": versions,
+        "date": datetime.date.today().isoformat(),
     }
