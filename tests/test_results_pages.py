@@ -105,3 +105,21 @@ def test_every_committed_result_has_a_date():
         if isinstance(report := json.loads(p.read_text()), dict) and pages.stored_date(report) is None
     ]
     assert undated == [], 'add a "date" (YYYY-MM-DD) to these results files'
+
+
+def test_the_readme_headlines_are_the_results(tmp_path):
+    from pages import headlines
+
+    readme = (ROOT / "README.md").read_text()
+    assert headlines.splice(readme, headlines.render_headlines(RESULTS)) == readme, (
+        "run: python benchmarks/make_pages.py"
+    )
+    # A headline figure follows its file: a changed servo result changes the README's row.
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results)
+    servo = next(results.glob("servo_*.json"))
+    report = json.loads(servo.read_text())
+    report["figures"]["stall_torque_nm"] = 2.5
+    servo.write_text(json.dumps(report))
+    assert "stall 2.500 N m" in headlines.render_headlines(results)
+    assert "stall 2.500 N m" not in readme
