@@ -11,6 +11,7 @@ from mjx_lerobot.bench.results import markdown_table, ratios
 from mjx_lerobot.bench.suite import run_bench
 
 
+@pytest.mark.slow
 def test_bench_report_is_consistent(tmp_path, capsys):
     out = tmp_path / "bench.json"
     argv = ["bench", "--task", "reach", "--num-envs", "4", "--impl", "c", "--steps", "4", "--no-progress"]

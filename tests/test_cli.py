@@ -10,6 +10,7 @@ import mjx_lerobot
 from mjx_lerobot.apps import cli
 
 
+@pytest.mark.slow
 def test_demo_reports_success_and_writes_video(tmp_path, capsys):
     video = tmp_path / "demo.mp4"
     argv = ["demo", "--task", "reach", "--num-envs", "4", "--steps", "45"]  # impl auto: "c" on a CPU

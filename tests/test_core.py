@@ -170,6 +170,7 @@ def test_dtypes(c_env, c_state0, action):
     np.testing.assert_allclose(np.linalg.norm(np.asarray(stepped.obs["ee_quat"]), axis=-1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_rollout_shapes_and_matches_step(c_env, c_state0):
     scene = c_env.scene
     offset = jp.array([0.05, -0.05, 0.05, -0.05, 0.05, -0.05], jp.float32)

@@ -124,6 +124,7 @@ def test_partial_reset_with_mask(next_step_env):
     assert not np.allclose(b["environment_state"][0], a["environment_state"][0])
 
 
+@pytest.mark.slow
 def test_success_is_reported_when_the_expert_lifts_the_cube():
     env = vec_env(4, max_episode_steps=None, autoreset_mode=AutoresetMode.SAME_STEP)
     env.reset(seed=0)
@@ -142,6 +143,7 @@ def test_success_is_reported_when_the_expert_lifts_the_cube():
     env.close()
 
 
+@pytest.mark.slow
 def test_pixels_render_and_degrees():
     env = vec_env(2, obs_type="pixels_agent_pos", units="degrees", observation_height=96, observation_width=128)
     obs, _ = env.reset(seed=3)
@@ -195,7 +197,7 @@ def test_bad_input_gets_a_clear_error(next_step_env):
     with pytest.raises(ValueError, match="unknown task"):
         SO101VectorEnv(1, "StackCubes-v0")
     with pytest.raises(ValueError, match="unknown camera"):
-        SO101VectorEnv(1, "lift_cube", obs_type="pixels", cameras="top")
+        SO101VectorEnv(1, "lift_cube", obs_type="pixels", cameras="side")
 
 
 def test_single_env_passes_gymnasium_check_env():
@@ -208,6 +210,7 @@ def test_single_env_passes_gymnasium_check_env():
     env.close()
 
 
+@pytest.mark.slow
 def test_close_frees_device_memory():
     def live_bytes() -> int:
         return sum(a.nbytes for a in jax.live_arrays())

@@ -1,6 +1,7 @@
 """The unrolled forward kinematics and the IK against their references: MuJoCo C's
-mj_kinematics on random states of every scene, jax.jacfwd of the IK error, and poses the arm
-can reach."""
+mj_kinematics on random states of every scene; the IK's error against the gripperframe pose
+mj_kinematics gives, its jacobian against jax.jacfwd; and poses the arm can reach, checked
+with mj_kinematics at the solved angles."""
 
 from __future__ import annotations
 
@@ -45,14 +46,35 @@ def test_kinematics_matches_mujoco_c(scene_file):
             np.testing.assert_allclose(np.asarray(getattr(out, name)[i]), expected, atol=2e-6, err_msg=name)
 
 
-def test_ik_jacobian_is_the_derivative_of_its_error():
-    ik = ArmIK(build_scene("scene_cube.xml", impl="jax"))
+def _error_from_mujoco_c(mj_model, data, ee_site, rot_weight, pos, rot) -> np.ndarray:
+    """The IK's pose error from MuJoCo C's forward kinematics (mj_kinematics already run on
+    `data`): the position miss, and rot_weight * 1/2 sum_i r_i x t_i over the columns r_i of
+    gripperframe's rotation and t_i of the target's (zero when the rotations agree)."""
+    p, r = data.site_xpos[ee_site], data.site_xmat[ee_site].reshape(3, 3)
+    rot_err = 0.5 * sum(np.cross(r[:, i], rot[:, i]) for i in range(3))
+    return np.concatenate([pos - p, rot_weight * rot_err])
+
+
+def test_ik_error_and_jacobian_against_mujoco_c_and_jacfwd():
+    """The error the IK minimizes is measured on MuJoCo C's gripperframe pose at the same joint
+    angles (not on the IK's own chain), and its analytic jacobian is jax.jacfwd of it."""
+    scene = build_scene("scene_cube.xml", impl="jax")
+    ik, mj_model = ArmIK(scene), scene.mj_model
     key_q, key_p, key_yaw = jax.random.split(jax.random.key(0), 3)
     q = jax.random.uniform(key_q, (16, 5), minval=-0.8, maxval=0.8)
     pos = jax.random.uniform(key_p, (16, 3), minval=-0.2, maxval=0.3)
     rot = jax.vmap(down_pose)(jax.random.uniform(key_yaw, (16,), maxval=3.0))
     err, jac = jax.vmap(ik.error_and_jacobian)(q, pos, rot)
-    np.testing.assert_allclose(err, jax.vmap(ik.error)(q, pos, rot), atol=1e-6)
+    data = mujoco.MjData(mj_model)
+    for i in range(len(q)):
+        data.qpos[scene.arm_qpos[:5]] = np.asarray(q[i], np.float64)
+        mujoco.mj_kinematics(mj_model, data)
+        expected = _error_from_mujoco_c(mj_model, data, scene.ee_site, ik.rot_weight, np.asarray(pos[i], np.float64),
+                                        np.asarray(rot[i], np.float64))
+        # float32 chain against float64 MuJoCo C: a few ulps of metres (rotation terms are
+        # scaled by rot_weight).
+        np.testing.assert_allclose(err[i], expected, atol=2e-6, err_msg=f"sample {i}")
+    assert float(jp.abs(err).max()) > 0.05  # the poses are far from the targets: real errors
     np.testing.assert_allclose(jac, jax.vmap(jax.jacfwd(ik.error))(q, pos, rot), atol=1e-5)
     assert float(jp.abs(jac).max()) > 0.1  # a real jacobian, not zeros
 
@@ -82,8 +104,13 @@ def test_ik_reaches_poses_the_arm_can_take():
     goal_q = jp.asarray(rng.uniform(low, high, (64, 5)), jp.float32)
     pos, rot = jax.vmap(ik.fk)(goal_q)
     start = goal_q + jp.asarray(rng.uniform(-0.3, 0.3, (64, 5)), jp.float32)
-    solved = jax.jit(jax.vmap(ik.solve))(start, pos, rot)
-    reached, _ = jax.vmap(ik.fk)(solved)
-    miss = jp.linalg.norm(reached - pos, axis=1)
-    assert float(miss.max()) < 2e-3 and float(jp.median(miss)) < 2e-4
+    solved = np.asarray(jax.jit(jax.vmap(ik.solve))(start, pos, rot), np.float64)
+    # Where MuJoCo C puts gripperframe at the solved angles (not the IK's own chain).
+    data, reached = mujoco.MjData(scene.mj_model), np.empty((len(solved), 3))
+    for i in range(len(solved)):
+        data.qpos[scene.arm_qpos[:5]] = solved[i]
+        mujoco.mj_kinematics(scene.mj_model, data)
+        reached[i] = data.site_xpos[scene.ee_site]
+    miss = np.linalg.norm(reached - np.asarray(pos, np.float64), axis=1)
+    assert float(miss.max()) < 2e-3 and float(np.median(miss)) < 2e-4
     assert float(jp.abs(start - goal_q).max()) > 0.2  # it had somewhere to go

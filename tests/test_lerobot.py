@@ -36,6 +36,9 @@ import mjx_lerobot  # noqa: E402
 from mjx_lerobot.lerobot.config import SO101MjxEnvConfig  # noqa: E402
 from mjx_lerobot.lerobot.gym_env import SO101VectorEnv  # noqa: E402
 
+# Slow tier: lerobot-eval and EnvHub envs stepped on every task (a compile each).
+pytestmark = pytest.mark.slow
+
 TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
 
 
@@ -59,6 +62,15 @@ def test_envhub_loader_on_every_task_file(task):
     env = envs[suite][0]
     assert isinstance(env, SO101VectorEnv) and env.num_envs == 3 and env.task == task
     assert env.call("task_description")[0] == mjx_lerobot.load_task(task).instruction
+    # The env it builds runs: reset, then steps with actions from its own action space.
+    obs, _ = env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(3):
+        obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        assert set(obs) == set(env.observation_space.spaces)
+        for key, value in obs.items():
+            assert value.shape[0] == 3 and np.isfinite(value).all(), key
+        assert np.isfinite(reward).all() and reward.shape == terminated.shape == truncated.shape == (3,)
     env.close()
 
 

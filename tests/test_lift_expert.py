@@ -10,6 +10,9 @@ import pytest
 import mjx_lerobot
 from mjx_lerobot.sim.expert import first_episode_success
 
+# Slow tier: expert success rates over hundreds of instances.
+pytestmark = pytest.mark.slow
+
 NUM_STEPS = 150  # one full episode (5 s): every instance's first episode ends within it
 
 

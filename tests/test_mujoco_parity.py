@@ -19,6 +19,9 @@ import pytest
 import mjx_lerobot
 from mjx_lerobot.sim.scene import ctrl_to_action
 
+# Slow tier: compiles MJX-JAX and Warp and replays 1 s against MuJoCo C.
+pytestmark = pytest.mark.slow
+
 ARM_GEOMS = ("fixed_pad", "moving_pad", "palm", "fixed_tip", "moving_tip")
 FREE_STEPS = 30  # 1 s at 30 Hz
 CONTACT_STEPS = 70  # hover, descend, close (step 50) and start lifting (from step 58)

@@ -23,6 +23,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+# Slow tier: executes every notebook end to end.
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 KERNEL = "mjx-lerobot-tests"
 TIMEOUT_S = 1200  # per notebook, from its start

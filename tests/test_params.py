@@ -42,6 +42,7 @@ def test_changing_params_takes_effect_without_a_recompile(c_env, c_state0):
     assert (c_env._reset._cache_size(), c_env._step._cache_size()) == compiled
 
 
+@pytest.mark.slow
 def test_rollout_takes_params():
     # On impl="c": it compiles in seconds on a CPU, where MJX-JAX takes a minute.
     env = mjx_lerobot.make("lift_cube", num_envs=N, impl="c")
@@ -73,6 +74,7 @@ def test_bad_params_get_a_clear_error(c_env, params, error, match):
         c_env.reset(jax.random.key(0), params=params)
 
 
+@pytest.mark.slow
 def test_gym_adapter_takes_params():
     env = mjx_lerobot.SO101VectorEnv(2, "reach", impl="c", params={"success_radius": [10.0, 0.0]})
     env.reset(seed=0)

@@ -45,6 +45,7 @@ def project(state, i: int, camera_id: int, fovy_deg: float, point: np.ndarray) -
     return np.array([W / 2 + focal * x / -z, H / 2 - focal * y / -z])
 
 
+@pytest.mark.slow
 def test_images_are_uint8_per_camera_and_differ_between_instances(cam_state):
     pixels = cam_state.obs["pixels"]
     assert set(pixels) == {"front", "wrist"}
@@ -57,6 +58,7 @@ def test_images_are_uint8_per_camera_and_differ_between_instances(cam_state):
     assert set(cam_state.final_obs["pixels"]) == {"front", "wrist"}
 
 
+@pytest.mark.slow
 def test_the_cube_appears_where_the_camera_projection_puts_it(cam_env, cam_state):
     model = cam_env.scene.mj_model
     front = model.camera("front")
@@ -69,6 +71,7 @@ def test_the_cube_appears_where_the_camera_projection_puts_it(cam_env, cam_state
         assert np.abs(got - expected).max() < 2.0, (i, got, expected)
 
 
+@pytest.mark.slow
 def test_gl_and_batched_renderers_agree_on_the_cube(cam_env, cam_state):
     gl = Renderer(cam_env.scene.mj_model, H, W, cam_env.task.camera_geom_groups, antialias=False)
     try:
@@ -82,6 +85,7 @@ def test_gl_and_batched_renderers_agree_on_the_cube(cam_env, cam_state):
         gl.close()
 
 
+@pytest.mark.slow
 def test_a_shadow_map_sized_to_the_image_draws_what_the_scene_map_draws(c_env, c_state0):
     """GL's shadow map follows the image (256^2 at 72x96, not the scene's 1024^2): few pixels
     change, where a map far too coarse for the image (64^2) visibly moves the shadow edges."""
@@ -104,6 +108,7 @@ def test_a_shadow_map_sized_to_the_image_draws_what_the_scene_map_draws(c_env, c
     assert sized < 0.015 and coarse > 2 * sized
 
 
+@pytest.mark.slow
 def test_episode_videos_from_the_batched_renderer_match_gl(c_env, c_state0):
     # An "episode" of c_env's 4 reset states (physics on MuJoCo C: put on Warp only to draw),
     # two frames per render call so the chunking and its padding run too.
@@ -126,6 +131,7 @@ def test_episode_videos_from_the_batched_renderer_match_gl(c_env, c_state0):
         episode_frames(c_env.scene, qpos[:, :5], None, renderer="batched")
 
 
+@pytest.mark.slow
 def test_images_follow_the_state_after_a_step_and_an_auto_reset(cam_env, cam_state):
     # Instance 0 is at its step limit: this step ends its episode and auto-resets it.
     near_end = cam_state.replace(steps=cam_state.steps.at[0].set(cam_env.episode_steps - 1))
@@ -147,6 +153,7 @@ def test_images_follow_the_state_after_a_step_and_an_auto_reset(cam_env, cam_sta
     assert np.abs(cube_centroid(np.asarray(state.obs["pixels"]["front"][0])) - expected).max() < 2.0
 
 
+@pytest.mark.slow
 def test_a_jitted_rollout_with_pixels_stays_on_the_device(cam_env):
     hold = lambda state, key: mjx_lerobot.sim.scene.ctrl_to_action(cam_env.scene, state.data.ctrl)
     key = jax.random.key(3)
@@ -160,6 +167,7 @@ def test_a_jitted_rollout_with_pixels_stays_on_the_device(cam_env):
     assert "pixels" not in traj["obs"] and final.obs["pixels"]["front"].shape == (N, H, W, 3)
 
 
+@pytest.mark.slow
 def test_depth_is_in_metres():
     env = mjx_lerobot.make("reach", num_envs=2, impl="warp", cameras="front", image_size=32, depth=True)
     state = env.reset(jax.random.key(0))
@@ -173,7 +181,7 @@ def test_depth_is_in_metres():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        (dict(cameras=("front", "top")), r"unknown camera\(s\) \['top'\]; the scene has"),
+        (dict(cameras=("front", "side")), r"unknown camera\(s\) \['side'\]; the scene has"),
         (dict(cameras=("front",), image_size=(0, 64)), "image height must be an integer in"),
         (dict(cameras=("front",), image_size=(64, 9000)), "image width must be an integer in"),
         (dict(cameras=("front",), impl="jax"), "impl='warp'"),
@@ -190,6 +198,7 @@ def test_no_cameras_no_pixels(c_env, c_state0):
     assert "pixels" not in c_state0.obs and c_env.cameras == ()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("autoreset_mode", ["NextStep", "SameStep"])
 def test_gym_adapter_returns_the_batched_images(autoreset_mode):
     env = mjx_lerobot.SO101VectorEnv(

@@ -9,6 +9,9 @@ import pytest
 from mjx_lerobot.apps.cli import main
 from mjx_lerobot.rl import ppo
 
+# Slow tier: PPO training runs (minutes of CPU).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def reach_run(tmp_path_factory):

@@ -19,6 +19,9 @@ from mjx_lerobot.sim.scene import action_to_ctrl, build_scene
 from mjx_lerobot.sim.targets import Targets
 from mjx_lerobot.sim.task import seed_keys
 
+# Slow tier: several randomized Warp envs, each its own compile.
+pytestmark = pytest.mark.slow
+
 N = 4
 
 

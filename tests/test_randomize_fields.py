@@ -17,6 +17,9 @@ from mjx_lerobot.sim.randomize import FIELDS, nominal_ranges
 from mjx_lerobot.sim.scene import ctrl_to_action
 from mjx_lerobot.sim.task import seed_keys
 
+# Slow tier: every backend (MJX-JAX included), randomized.
+pytestmark = pytest.mark.slow
+
 #: Fields that change what the servos or the physics do (joint_noise only changes what is read).
 ACTING = [f for f in FIELDS if f.acts_on in ("physics", "servos")]
 #: One extreme per kind of field: far from nominal, still a model MuJoCo can simulate.

@@ -64,6 +64,7 @@ def episode_columns(dataset: LeRobotDataset, episode: int) -> dict[str, np.ndarr
     }
 
 
+@pytest.mark.slow
 def test_dataset_loads_in_lerobot_with_real_robot_features(lift_dataset):
     root, result = lift_dataset
     assert result["episodes_in_dataset"] == 3 and not result["interrupted"]
@@ -83,6 +84,7 @@ def test_dataset_loads_in_lerobot_with_real_robot_features(lift_dataset):
     assert all(n < 150 for n in lengths)  # every expert episode ended in success, not a time-out
 
 
+@pytest.mark.slow
 def test_observation_state_is_what_was_simulated(lift_dataset):
     """Re-run each episode from its seed with its executed actions: the recorded degrees match,
     the first frame matches the Gym adapter's reset with that seed, and only the last frame is done."""
@@ -116,6 +118,7 @@ def test_observation_state_is_what_was_simulated(lift_dataset):
     assert len(set(seeds)) == 3
 
 
+@pytest.mark.slow
 def test_replay_is_exact(lift_dataset, tmp_path):
     root, _ = lift_dataset
     result = replay(root, 1, video=str(tmp_path / "ep1.mp4"))
@@ -125,6 +128,7 @@ def test_replay_is_exact(lift_dataset, tmp_path):
     assert (tmp_path / "ep1.mp4").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_randomized_recording_stores_the_draws_and_replays_exactly(tmp_path):
     """--randomize: each episode's draws are in sim.randomization (named), its camera video shows
     its own colours and cameras, and replay re-simulates it exactly from the record."""
@@ -145,6 +149,7 @@ def test_randomized_recording_stores_the_draws_and_replays_exactly(tmp_path):
     assert result["recorded_success"] == result["replayed_success"]
 
 
+@pytest.mark.slow
 def test_batched_camera_frames_land_beside_the_state_they_show(tmp_path):
     """--renderer batched: frames drawn inside the jitted step (MuJoCo Warp's ray tracer) are the
     dataset's video, each beside the state it shows: a decoded frame matches the GL render of
@@ -183,6 +188,7 @@ def test_batched_recording_refuses_a_batch_whose_frames_do_not_fit(tmp_path):
         record(cfg)
 
 
+@pytest.mark.slow
 def test_record_refuses_to_overwrite_and_replay_checks_the_episode(lift_dataset):
     root, _ = lift_dataset
     with pytest.raises(ValueError, match="not empty"):
@@ -233,6 +239,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_whole_episodes_and_resume_completes(tmp_path):
     """Ctrl-C in the middle of writing the 3rd episode: that episode is finished, no other
     is started, the dataset is finalized and loads with only complete episodes; --resume

@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Slow tier: kills recorder subprocesses, each compiling its own env.
+pytestmark = pytest.mark.slow
+
 if os.environ.get("MJX_LEROBOT_REQUIRE_LEROBOT") == "1":
     import lerobot  # noqa: F401  (must be installed: fail loudly)
 else:

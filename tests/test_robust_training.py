@@ -20,6 +20,8 @@ from mjx_lerobot.rl.train import Trainer
 from mjx_lerobot.sim.randomize import nominal_ranges
 from mjx_lerobot.sim.scene import ctrl_to_action
 
+pytestmark = pytest.mark.slow  # each test compiles a training step or an env on impl="c"
+
 
 @pytest.fixture(scope="module")
 def trainer() -> Trainer:
@@ -108,7 +110,6 @@ def test_example_inputs_match_what_training_feeds(trainer):
     assert inputs["history"].shape[1] == 6 * trainer.history and inputs["privileged"].shape[1] == len(trainer.bounds[0])
 
 
-@pytest.mark.slow
 def test_train_randomize_curriculum_writes_its_summary_and_schedule(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "mjx_lerobot.apps.cli", "train", "--task", "reach", "--num-envs", "16",

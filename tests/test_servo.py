@@ -51,6 +51,7 @@ def test_a_loaded_arm_sags_under_its_servos_but_holds(bench):
     assert abs(loaded["torque_nm"]["shoulder_lift"]) < servo.SERVO.stall_torque  # it can hold 200 g out there
 
 
+@pytest.mark.slow  # compiles an env
 def test_targets_reach_the_servos_as_whole_encoder_steps_and_the_dead_zone_holds():
     env = mjx_lerobot.make("reach", num_envs=1, impl="c")
     state = env.reset(jax.random.key(0))

@@ -13,6 +13,9 @@ import textwrap
 
 import pytest
 
+# Slow tier: subprocesses with 4 host devices, each compiling.
+pytestmark = pytest.mark.slow
+
 SCRIPT = textwrap.dedent(
     """
     import json, sys, warnings

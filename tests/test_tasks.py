@@ -26,7 +26,8 @@ def first_episode_end(traj: dict) -> tuple[np.ndarray, np.ndarray]:
     return first, np.asarray(traj["terminated"])[first, np.arange(done.shape[1])]
 
 
-@pytest.mark.parametrize("task", ["stack_cube", "place_in_bin", "put_object"])
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["push_cube", "pick_place", "stack_cube", "place_in_bin", "put_object"])
 def test_expert_does_the_task(task):
     env = mjx_lerobot.make(task, num_envs=NUM_ENVS, impl="c")
     expert = env.task.expert(env.scene, env.params)
@@ -42,6 +43,7 @@ def pick_env() -> mjx_lerobot.Env:
     return mjx_lerobot.make("pick_object", num_envs=NUM_ENVS, impl="c")
 
 
+@pytest.mark.slow
 def test_pick_object_succeeds_only_for_the_named_object(pick_env):
     """Even instances pick what they were asked for; odd ones are steered to the next object
     in the list. Only the first succeed; the others end as failures when the wrong one rises."""
@@ -65,6 +67,7 @@ def test_pick_object_succeeds_only_for_the_named_object(pick_env):
     assert terminated[1::2].all() and (end[1::2] < env.episode_steps - 1).all()
 
 
+@pytest.mark.slow
 def test_language_instruction_in_obs_gym_and_lerobot_calls():
     env = SO101VectorEnv(8, "put_object", impl="c", max_episode_steps=2)
     task = env.env.task

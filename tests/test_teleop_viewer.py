@@ -62,6 +62,7 @@ def expert_readings(task: str, seed: int) -> np.ndarray:
     return np.stack(readings)
 
 
+@pytest.mark.slow
 def test_leader_arm_teleop_records_a_replayable_episode_and_survives_ctrl_c(tmp_path):
     task, root = "pick_object", tmp_path / "teleop"
     readings = expert_readings(task, seed=0)
@@ -94,6 +95,7 @@ def test_leader_arm_teleop_records_a_replayable_episode_and_survives_ctrl_c(tmp_
     assert replay(root, 1)["max_qpos_deviation"] == 0.0
 
 
+@pytest.mark.slow
 def test_keyboard_deltas_move_the_gripper_where_they_say():
     env = mjx_lerobot.make("reach", num_envs=1, impl="c")
     driver = Teleop(env, JointUnits("degrees", env.scene.ctrl_low, env.scene.ctrl_high))
@@ -141,6 +143,7 @@ class FakeViewer:
         self.closed = True
 
 
+@pytest.mark.slow
 def test_viewer_shows_the_jitted_env_and_switches_instances(tmp_path):
     fake = FakeViewer(frames=12)
     result = view("reach", "expert", instances=2, impl="c", realtime=False, launch=fake, log=lambda msg: None)

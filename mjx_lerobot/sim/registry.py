@@ -71,8 +71,8 @@ def make(task: str | Task, num_envs: int = 1, impl: str = "auto", **kwargs: Any)
 
 
 def observation_spec(task: Any) -> ObsSpec:
-    """A task's ObsSpec (a name, path or Task) without building an env: the scene on MJX-JAX
-    and one traced reset (`jax.eval_shape`, nothing runs)."""
+    """A task's ObsSpec (a name, path or Task) without building an env: the scene on MuJoCo C
+    (every scene loads there) and one traced reset (`jax.eval_shape`, nothing runs)."""
     return _spec_of(task) if isinstance(task, str) else _spec_of_task(load_task(task))
 
 
@@ -82,4 +82,4 @@ def _spec_of(name_or_path: str) -> ObsSpec:
 
 
 def _spec_of_task(task: Any) -> ObsSpec:
-    return ObsSpec.from_shapes(instance_shapes(task, build_scene(task.scene, impl="jax")).obs)
+    return ObsSpec.from_shapes(instance_shapes(task, build_scene(task.scene, impl="c")).obs)
