@@ -151,3 +151,53 @@ def test_an_unreachable_menagerie_falls_back_to_boxes_with_one_line(tmp_path, mo
 def test_off_means_no_meshes_whatever_is_installed(monkeypatch):
     monkeypatch.setenv(meshes.ENV_VAR, "off")
     assert meshes.find_cad() is None
+
+
+def _jaw_surface(mesh: trimesh.Trimesh, along: int, at: float, toward: float) -> float:
+    """The mesh's extreme x at `at` along axis `along`, on the side facing the other jaw."""
+    origin, normal = np.zeros(3), np.zeros(3)
+    origin[along], normal[along] = at, 1.0
+    section = mesh.section(plane_origin=origin, plane_normal=normal)
+    assert section is not None, f"no mesh at {at:.4f} along axis {along}"
+    x = section.vertices[:, 0]
+    return float(x.max() if toward > 0 else x.min())
+
+
+@pytest.mark.parametrize(
+    ("pad", "body", "stl", "along", "toward"),
+    [("fixed_pad", "gripper", "wrist_roll_follower_so101_v1", 2, 1.0),
+     ("moving_pad", "moving_jaw", "moving_jaw_so101_v1", 1, -1.0)],
+)  # fmt: skip
+def test_the_jaw_pads_lie_on_the_real_jaws_gripping_faces(pad, body, stl, along, toward):
+    placed = {(v.body, v.mesh): v for v in meshes.visual_geoms(CAD)}[body, stl]
+    mesh = trimesh.load(CAD / "assets" / f"{stl}.stl", force="mesh")
+    transform = np.eye(4)
+    rotation = np.zeros(9)
+    mujoco.mju_quat2Mat(rotation, np.asarray(placed.quat, np.float64))
+    transform[:3, :3], transform[:3, 3] = rotation.reshape(3, 3), placed.pos
+    mesh.apply_transform(transform)  # into the jaw body's frame, as the CAD places it
+
+    model = load_mj_model("scene_cube.xml")
+    g = model.geom(pad).id
+    frame = np.zeros(9)
+    mujoco.mju_quat2Mat(frame, model.geom_quat[g])
+    frame = frame.reshape(3, 3)
+    face = model.geom_pos[g] + toward * frame[:, 0] * model.geom_size[g][0]  # the face toward the other jaw
+    length_axis = int(np.argmax(np.abs(frame[along])))
+    proud = []
+    for u in np.linspace(-0.95, 0.95, 15):
+        point = face + frame[:, length_axis] * model.geom_size[g][length_axis] * u
+        proud.append(toward * (point[0] - _jaw_surface(mesh, along, point[along], toward)) * 1000)
+    # Never behind the real face, and at most the faces' step height (~3 mm) in front of it.
+    assert min(proud) > -0.3 and max(proud) < 3.5, np.round(proud, 2)
+
+
+def test_gripperframe_sits_half_a_cube_from_the_fixed_pad():
+    model = load_mj_model("scene_cube.xml")
+    g = model.geom("fixed_pad").id
+    frame = np.zeros(9)
+    mujoco.mju_quat2Mat(frame, model.geom_quat[g])
+    normal = frame.reshape(3, 3)[:, 0]
+    face = model.geom_pos[g] + normal * model.geom_size[g][0]
+    site = model.site_pos[model.site("gripperframe").id]
+    assert (site - face) @ normal == pytest.approx(0.0125, abs=3e-4)
