@@ -21,13 +21,17 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
 
 from mjx_lerobot.report import device_tag, machine_info
 from mjx_lerobot.rl import ppo
-from mjx_lerobot.sim.randomize import nominal_ranges
+from mjx_lerobot.sim.expert import expert_policy, first_episode_success
+from mjx_lerobot.sim.randomize import FIELDS, Ranges, nominal_ranges
+from mjx_lerobot.sim.registry import load_task, make
+from mjx_lerobot.sim.rollout import rollout
 
 #: Held-out shifts: every other field at its nominal value, each outside the training ranges
 #: (`Ranges()`), so no training episode ever drew one.
@@ -63,31 +67,55 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def stacked(episodes: int) -> tuple[list[str], Ranges]:
+    """Every condition's ranges, one block of `episodes` instances each: one env evaluates all
+    of them in one compiled rollout, each instance drawing its own block's model."""
+    table = conditions()
+    fields = {}
+    for field in FIELDS:
+        blocks = [
+            np.broadcast_to(np.asarray(getattr(r, field.name), np.float32), (episodes, 2)) for r in table.values()
+        ]
+        fields[field.name] = np.concatenate(blocks)
+    return list(table), Ranges(**fields)
+
+
+def block_keys(seed: int, episodes: int, blocks: int) -> jax.Array:
+    """Instance keys: episode i of every block starts from the same key (the same scene)."""
+    base = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(np.arange(episodes))
+    return jax.numpy.concatenate([base] * blocks)
+
+
+def run_blocks(env: Any, policy: Any, seed: int, episodes: int, steps: int) -> dict:
+    """A rollout of `env` (blocks of `episodes` instances) from the blocks' shared seeds."""
+    blocks = env.num_envs // episodes
+    state = env.reset_instances(block_keys(seed, episodes, blocks))
+    _, traj = rollout(env, policy, jax.random.key(seed), steps, state=state)
+    return traj
+
+
 def physics_effect(task: str, impl: str, instances: int = 16, seed: int = 0) -> dict[str, float]:
     """Per condition: the largest joint or object position difference (m or rad) from the
     nominal model along the expert's rollout, same seeds. 0 means the shift changes nothing a
     state policy could notice (a camera shift, for one)."""
-    from mjx_lerobot.sim.expert import expert_policy
-    from mjx_lerobot.sim.registry import make
-    from mjx_lerobot.sim.rollout import rollout
-
-    effect, reference = {}, None
-    for name, ranges in conditions().items():
-        env = make(task, num_envs=instances, impl=impl, randomize=ranges)
-        _, traj = rollout(env, expert_policy(env), jax.random.key(seed), 60)
-        qpos = np.asarray(traj["qpos"])
-        reference = qpos if reference is None else reference
-        effect[name] = float(np.abs(qpos - reference).max())
-    return effect
+    names, ranges = stacked(instances)
+    env = make(task, num_envs=len(names) * instances, impl=impl, randomize=ranges)
+    qpos = np.asarray(run_blocks(env, expert_policy(env), seed, instances, 60)["qpos"])
+    qpos = qpos.reshape(qpos.shape[0], len(names), instances, -1)
+    return {name: float(np.abs(qpos[:, i] - qpos[:, 0]).max()) for i, name in enumerate(names)}
 
 
 def evaluate_everywhere(result: ppo.TrainResult, episodes: int, impl: str, seed: int) -> dict:
-    """Success on every condition, the same seeded episodes each, with a 95% interval."""
+    """First-episode success on every condition, the same seeded episodes each (one env, one
+    compiled rollout: the conditions differ only in their instances' ranges), 95% intervals."""
+    names, ranges = stacked(episodes)
+    env = ppo.make_env(result.config, load_task(result.config.task), len(names) * episodes, impl, ranges)
+    traj = run_blocks(env, ppo.make_policy(result), seed, episodes, env.episode_steps)
+    success = first_episode_success(traj).reshape(len(names), episodes)
     table = {}
-    for name, ranges in conditions().items():
-        row = ppo.evaluate(result, episodes, impl, seed, randomize=ranges)
-        row["ci95"] = wilson(row["successes"], row["episodes"])
-        table[name] = row
+    for name, row in zip(names, success, strict=True):
+        table[name] = {"success_rate": float(row.mean()), "successes": int(row.sum()), "episodes": episodes,
+                       "ci95": wilson(int(row.sum()), episodes)}  # fmt: skip
     table["shifted (mean)"] = {"success_rate": float(np.mean([table[n]["success_rate"] for n in SHIFTS]))}
     return table
 
