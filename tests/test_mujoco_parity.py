@@ -2,9 +2,8 @@
 the same servo targets open loop.
 
 Free space: the arm's joint angles must match over 1 s within a per-backend bound
-(FREE_SPACE_BOUND: 2e-3 rad for MJX-JAX, 1e-3 rad for Warp, about 2x what each measures; for
-impl="c", which is MuJoCo C with float32 state between control steps and a cold solver start
-each control step, 4e-4). With
+(FREE_SPACE_BOUND: the measured worst of each backend plus about 40%; impl="c" is MuJoCo C with
+float32 state between control steps and a cold solver start each control step). With
 contact (the scripted grasp), the cube position deviation is measured, printed (see it with -s)
 and bounded loosely: contact dynamics amplify float32-vs-float64 differences.
 """
@@ -25,11 +24,12 @@ pytestmark = pytest.mark.slow
 ARM_GEOMS = ("fixed_pad", "moving_pad", "palm", "fixed_tip", "moving_tip")
 FREE_STEPS = 30  # 1 s at 30 Hz
 CONTACT_STEPS = 70  # hover, descend, close (step 50) and start lifting (from step 58)
-# Max arm joint deviation (rad) from MuJoCo C over the 1 s free-space replay, about 2x the
-# measured worst. Measured on a 2-core CPU: MJX-JAX 9.46e-4, Warp 4.65e-4; on an H100 MJX-JAX
-# 8.9e-4 (at full float32 matmul precision; TF32 matmuls gave 4.4e-3, which both bounds catch);
-# impl="c" 1.74e-4 (its cube deviation in the grasp: under 0.01 mm).
-FREE_SPACE_BOUND = {"jax": 2e-3, "warp": 1e-3, "c": 4e-4}
+# Max arm joint deviation (rad) from MuJoCo C over the 1 s free-space replay, the measured worst
+# plus about 40%. Measured on a 2-core CPU with the STS3215 model (its servos saturate through
+# most of this replay, where small state differences grow): MJX-JAX 4.48e-3, Warp 6.35e-3,
+# impl="c" 4.18e-3 (float32 state between control steps; the same replay with the dead zone
+# off gives 4.04e-3, so it is the servos' saturation, not the firmware).
+FREE_SPACE_BOUND = {"jax": 6.5e-3, "warp": 9e-3, "c": 6e-3}
 
 
 @pytest.fixture(scope="module")
