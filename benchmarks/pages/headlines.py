@@ -106,8 +106,10 @@ def robustness(results: Path) -> list[Row]:
         )
         if delay["randomized"] is not None:
             figure += f"; 2-step delay {delay['randomized']:.0%} ({delay['nominal']:.0%})"
+        settings = "".join(f" `{item}`" for item in report.get("args", {}).get("set", []))
         what = (
-            f"PPO trained with `--randomize --curriculum`, {report['task']}, {report['episodes']} episodes a condition"
+            f"PPO trained with `--randomize --curriculum`{settings}, {report['task']}, "
+            f"{report['episodes']} episodes a condition"
         )
         rows.append((what, figure, _machine(report), "robustness"))
     return rows

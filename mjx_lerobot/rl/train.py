@@ -194,6 +194,10 @@ class Trainer:
             advantage=advantages,
             returns=returns,
         )
+        if cfg.smoothness:  # each step's next observation, where the episode goes on
+            last = inputs_of(env_state.obs) | self.domain_inputs(env_state)
+            following = jax.tree.map(lambda seq, end: jp.concatenate([seq[1:], end[None]]), traj["obs"], last)
+            batch |= dict(next_obs=runner.normalizer.inputs(following, features), goes_on=~traj["done"])
         batch = jax.tree.map(lambda x: x.reshape((cfg.batch_size,) + x.shape[2:]), batch)
 
         def loss_fn(params: Any, mb: dict[str, jax.Array]):
@@ -204,7 +208,13 @@ class Trainer:
             value_loss = 0.5 * ((value - mb["returns"]) ** 2).mean()
             entropy = jp.sum(log_std + 0.5 * math.log(2 * math.pi * math.e), axis=-1).mean()
             loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy_coef * entropy
-            return loss, dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy)
+            terms = dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy)
+            if cfg.smoothness:
+                next_mean, _, _ = network.apply(params, mb["next_obs"])
+                jump = jp.sum((next_mean - mean) ** 2, axis=-1)
+                terms["action_jump"] = jp.sum(jump * mb["goes_on"]) / jp.maximum(mb["goes_on"].sum(), 1)
+                loss = loss + cfg.smoothness * terms["action_jump"]
+            return loss, terms
 
         def minibatch_step(carry: tuple[Any, Any], mb: dict[str, jax.Array]):
             params, opt_state = carry
