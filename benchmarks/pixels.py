@@ -22,44 +22,18 @@ import os
 import time
 from pathlib import Path
 
-import jax
 import numpy as np
 
 CAMERAS = ("front", "wrist")
 
 
 def measure_batched(num_envs: int, size: int, steps: int) -> tuple[dict, np.ndarray, np.ndarray]:
-    import mjx_lerobot
-    from mjx_lerobot.sim.expert import expert_policy
-    from mjx_lerobot.sim.rollout import timed_rollout
+    """The batched renderer fused with physics (mjx-lerobot bench's camera measurement), and the
+    first instances' trajectory, for GL to draw the same states."""
+    from mjx_lerobot.bench.measure import camera_rollout
 
-    env = mjx_lerobot.Env(
-        mjx_lerobot.load_task("lift_cube"), num_envs, impl="warp", cameras=CAMERAS, image_size=(size, size)
-    )
-    timed = timed_rollout(env, expert_policy(env), jax.random.key(0), steps, warmup=True)
-    frames = steps * num_envs * len(CAMERAS)
-    state_bytes = sum(leaf.nbytes for leaf in jax.tree.leaves(timed.state))
-    row = {
-        "renderer": "batched (MuJoCo Warp ray tracer, in the jitted step)",
-        "num_envs": num_envs,
-        "size": size,
-        "control_steps": steps,
-        "compile_s": round(timed.compile_s, 2),
-        "run_s": timed.run_s,
-        "camera_frames_per_s": frames / timed.run_s,
-        "env_steps_per_s": steps * num_envs / timed.run_s,
-        "physics_steps_per_s": steps * num_envs * env.scene.substeps / timed.run_s,
-        "state_bytes_per_instance": state_bytes // num_envs,
-    }
-    # The renderer alone, on the rollout's final states: what the cameras cost beside the physics.
-    render = jax.jit(env._cameras.render)
-    jax.block_until_ready(render(timed.state.data))
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        jax.block_until_ready(render(timed.state.data))
-    render_s = (time.perf_counter() - t0) / steps
-    row["render_only_frames_per_s"] = num_envs * len(CAMERAS) / render_s
-    row["render_share_of_step"] = render_s / (timed.run_s / steps)
+    row, timed = camera_rollout("lift_cube", num_envs, size, steps, CAMERAS)
+    row = {"renderer": "batched (MuJoCo Warp ray tracer, in the jitted step)"} | row
     keep = min(num_envs, 8)
     return row, np.asarray(timed.traj["qpos"][:, :keep]), np.asarray(timed.traj["mocap_pos"][:, :keep])
 

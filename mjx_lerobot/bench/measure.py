@@ -15,7 +15,7 @@ import numpy as np
 
 from mjx_lerobot.sim.env import Env
 from mjx_lerobot.sim.registry import load_task
-from mjx_lerobot.sim.rollout import timed_rollout
+from mjx_lerobot.sim.rollout import TimedRollout, timed_rollout
 from mjx_lerobot.sim.scene import action_to_ctrl
 
 EPISODES_KEPT = 256  # expert episodes handed to MuJoCo C (tiled up to its batch sizes)
@@ -81,8 +81,21 @@ def measure_cameras(
     """Physics and the batched renderer fused in one compiled rollout of the expert (every
     instance's cameras drawn inside each jitted step): camera frames/s and env steps/s, then the
     renderer alone on the rollout's final states (what the cameras cost beside the physics).
-    (benchmarks/pixels.py's `measure_batched` is this, nominal only, beside its GL rows.)
     `randomize`: each instance its own physics, colours, lights and cameras (default ranges)."""
+    return camera_rollout(task, num_envs, size, steps, cameras, randomize, impl)[0]
+
+
+def camera_rollout(
+    task: str,
+    num_envs: int,
+    size: int,
+    steps: int,
+    cameras: tuple[str, ...] = ("front", "wrist"),
+    randomize: bool = False,
+    impl: str = "warp",
+) -> tuple[dict, TimedRollout]:
+    """`measure_cameras`'s row and the timed rollout it came from (its trajectory lets another
+    renderer draw the same states)."""
     env = Env(load_task(task), num_envs, impl=impl, cameras=cameras, image_size=(size, size), randomize=randomize)
     policy = env.task.expert(env.scene, env.params)
     timed = timed_rollout(env, policy, jax.random.key(0), steps, warmup=True, check=check_fits)
@@ -110,7 +123,7 @@ def measure_cameras(
     render_s = (time.perf_counter() - t0) / steps
     row["render_only_frames_per_s"] = num_envs * len(cameras) / render_s
     row["render_share_of_step"] = render_s / (timed.run_s / steps)
-    return row
+    return row, timed
 
 
 def replay_policy(actions: jax.Array) -> Callable:
