@@ -148,9 +148,12 @@ def test_an_unreachable_menagerie_falls_back_to_boxes_with_one_line(tmp_path, mo
     assert len(lines) == 1, lines
 
 
-def test_off_means_no_meshes_whatever_is_installed(monkeypatch):
+def test_off_means_no_meshes_whatever_is_installed_and_no_advice(monkeypatch, capsys):
     monkeypatch.setenv(meshes.ENV_VAR, "off")
+    meshes.say_how_to_get_them.cache_clear()
     assert meshes.find_cad() is None
+    assert load_mj_model("scene_cube.xml").nmesh == 0
+    assert meshes.ENV_VAR not in capsys.readouterr().err
 
 
 def _jaw_surface(mesh: trimesh.Trimesh, along: int, at: float, toward: float) -> float:

@@ -72,6 +72,11 @@ def find_cad(directory: str | os.PathLike | None = None) -> Path | None:
     return path
 
 
+def turned_off() -> bool:
+    """Whether the user chose the primitive look ($MJX_LEROBOT_SO101_MESHES=off)."""
+    return os.environ.get(ENV_VAR) == "off"
+
+
 def cad_mjcf(directory: Path) -> Path | None:
     """The arm's MJCF in a CAD directory: The Robot Studio's file name, or Menagerie's."""
     return next((directory / name for name in CAD_MJCFS if (directory / name).is_file()), None)

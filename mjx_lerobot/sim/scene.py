@@ -50,7 +50,8 @@ def load_spec(scene_file: str) -> mujoco.MjSpec:
     spec = mujoco.MjSpec.from_file(str(scene_path(scene_file)))
     cad = meshes.find_cad()
     if cad is None:
-        meshes.say_how_to_get_them()
+        if not meshes.turned_off():  # a user who turned them off needs no advice
+            meshes.say_how_to_get_them()
         return spec
     return meshes.attach(spec, cad)
 
