@@ -247,3 +247,7 @@ def test_bad_ranges_are_clear_errors(env):
     plain = mjx_lerobot.make("lift_cube", num_envs=N, impl="warp")
     with pytest.raises(ValueError, match="made with randomize=False"):
         plain.reset(key, ranges={"kp": (0.9, 1.1)})
+    # None reads as "not randomized", as an unset option does in a config.
+    unset = mjx_lerobot.make("lift_cube", num_envs=N, impl="warp", randomize=None)
+    with pytest.raises(ValueError, match="made with randomize=False"):
+        unset.reset(key, ranges={"kp": (0.9, 1.1)})

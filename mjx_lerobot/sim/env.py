@@ -89,7 +89,7 @@ class Env:
         cameras: str | Sequence[str] = (),
         image_size: int | tuple[int, int] = (128, 128),
         depth: bool = False,
-        randomize: bool | Ranges | Mapping[str, Any] = False,
+        randomize: bool | Ranges | Mapping[str, Any] | None = False,
     ):
         if not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
@@ -112,7 +112,8 @@ class Env:
         self.impl = self.scene.impl
         self._template = self.scene.make_data()
         # Randomization: which ids it touches, and the default ranges (traced, like Params).
-        self._targets = Targets.from_scene(self.scene, task.randomized_parts) if randomize is not False else None
+        randomized = randomize is not None and randomize is not False
+        self._targets = Targets.from_scene(self.scene, task.randomized_parts) if randomized else None
         self._ranges = self._range_shapes = None
         if self._targets is not None:
             self._range_shapes = traced_params(Ranges())  # one (low, high) pair per field
