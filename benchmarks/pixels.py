@@ -30,9 +30,9 @@ CAMERAS = ("front", "wrist")
 def measure_batched(num_envs: int, size: int, steps: int) -> tuple[dict, np.ndarray, np.ndarray]:
     """The batched renderer fused with physics (mjx-lerobot bench's camera measurement), and the
     first instances' trajectory, for GL to draw the same states."""
-    from mjx_lerobot.bench.measure import camera_rollout
+    from mjx_lerobot.bench.measure import measure_cameras
 
-    row, timed = camera_rollout("lift_cube", num_envs, size, steps, CAMERAS)
+    row, timed = measure_cameras("lift_cube", num_envs, size, steps, CAMERAS)
     row = {"renderer": "batched (MuJoCo Warp ray tracer, in the jitted step)"} | row
     keep = min(num_envs, 8)
     return row, np.asarray(timed.traj["qpos"][:, :keep]), np.asarray(timed.traj["mocap_pos"][:, :keep])

@@ -388,7 +388,7 @@ def cameras(ctx: Context) -> None:
             part.skip({"size": size, "num_envs": n, "randomize": randomize}, why)
             continue
         try:
-            row = measure_cameras(p["task"], n, size, p["steps"], randomize=randomize)
+            row, _ = measure_cameras(p["task"], n, size, p["steps"], randomize=randomize)
         except Exception as err:
             part.skip({"size": size, "num_envs": n, "randomize": randomize}, f"{type(err).__name__}: {err}"[:300])
             continue

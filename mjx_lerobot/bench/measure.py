@@ -77,25 +77,13 @@ def measure_cameras(
     cameras: tuple[str, ...] = ("front", "wrist"),
     randomize: bool = False,
     impl: str = "warp",
-) -> dict:
+) -> tuple[dict, TimedRollout]:
     """Physics and the batched renderer fused in one compiled rollout of the expert (every
     instance's cameras drawn inside each jitted step): camera frames/s and env steps/s, then the
     renderer alone on the rollout's final states (what the cameras cost beside the physics).
-    `randomize`: each instance its own physics, colours, lights and cameras (default ranges)."""
-    return camera_rollout(task, num_envs, size, steps, cameras, randomize, impl)[0]
-
-
-def camera_rollout(
-    task: str,
-    num_envs: int,
-    size: int,
-    steps: int,
-    cameras: tuple[str, ...] = ("front", "wrist"),
-    randomize: bool = False,
-    impl: str = "warp",
-) -> tuple[dict, TimedRollout]:
-    """`measure_cameras`'s row and the timed rollout it came from (its trajectory lets another
-    renderer draw the same states)."""
+    `randomize`: each instance its own physics, colours, lights and cameras (default ranges).
+    Returns the row and the timed rollout (its trajectory lets another renderer draw the same
+    states)."""
     env = Env(load_task(task), num_envs, impl=impl, cameras=cameras, image_size=(size, size), randomize=randomize)
     policy = env.task.expert(env.scene, env.params)
     timed = timed_rollout(env, policy, jax.random.key(0), steps, warmup=True, check=check_fits)
