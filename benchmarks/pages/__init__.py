@@ -72,6 +72,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "record_durable_": ("python benchmarks/record_durable.py", None),
     "experts": ("mjx-lerobot experts", None),
     "experts_c_": ("mjx-lerobot experts --impl c", None),
+    "experts_warp_": ("mjx-lerobot experts --impl warp", None),
     "experts_randomized_": ("mjx-lerobot experts --randomize", None),
     "experts_randomized_c_": ("mjx-lerobot experts --impl c --randomize", None),
     "experts_breadth_": ("mjx-lerobot experts --tasks <task> --impl <backend> (one run per row)", None),
