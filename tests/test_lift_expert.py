@@ -18,9 +18,8 @@ NUM_STEPS = 150  # one full episode (5 s): every instance's first episode ends w
 
 # impl="c" 256 instances, with their own randomized physics and looks (one MuJoCo model per
 # instance) and unrandomized; Warp 64 randomized ones (on a CPU Warp steps ~8x slower than c, and
-# its 256-instance and 1,000-episode rates are in benchmarks/results/experts_*.json). MJX-JAX's grasp and lift
-# are checked against MuJoCo C in test_mujoco_parity.py, and its 1,000-episode success rates
-# are in benchmarks/results/experts_cpu-2core.json (here it would cost minutes of CI).
+# its 1,000-episode rates are `mjx-lerobot experts --impl warp`'s). MJX-JAX's grasp and lift are
+# checked against MuJoCo C in test_mujoco_parity.py (its expert rates would cost minutes of CI).
 @pytest.mark.parametrize("impl, randomize, num_envs", [("warp", True, 64), ("c", False, 256), ("c", True, 256)])
 def test_lift_expert_success_rate(impl, randomize, num_envs):
     env = mjx_lerobot.make("lift_cube", num_envs=num_envs, impl=impl, randomize=randomize)
