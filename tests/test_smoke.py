@@ -44,7 +44,11 @@ def _cases() -> list:
                 case_marks = (pytest.mark.slow,)
             else:
                 case_marks = marks
-            cases.append(pytest.param(task, impl, marks=case_marks, id=f"{task}-{impl}"))
+            cases.append(pytest.param(task, impl, False, marks=case_marks, id=f"{task}-{impl}"))
+            if impl == "c" and not impl_unsupported(scene_file, impl):
+                # Randomized, MuJoCo C steps one model per instance with its drawn fields: every
+                # scene's own model (e.g. pairs that MJX-JAX's twin of it leaves out) must take them.
+                cases.append(pytest.param(task, impl, True, marks=(pytest.mark.slow,), id=f"{task}-{impl}-randomized"))
     return cases
 
 
@@ -61,8 +65,8 @@ def _check_obs(obs: dict, spec_shapes: dict, what: str) -> None:
     assert _finite(obs), f"{what}: NaN or inf in the observation"
 
 
-@pytest.mark.parametrize("task, impl", _cases())
-def test_task_steps_and_auto_resets(task, impl):
+@pytest.mark.parametrize("task, impl, randomize", _cases())
+def test_task_steps_and_auto_resets(task, impl, randomize):
     scene_file = mjx_lerobot.load_task(task).scene
     reason = impl_unsupported(scene_file, impl)
     if reason:  # not a skip: the refusal is what this combination must do
@@ -70,7 +74,7 @@ def test_task_steps_and_auto_resets(task, impl):
             mjx_lerobot.make(task, num_envs=NUM_ENVS, impl=impl, episode_steps=EPISODE_STEPS)
         return
 
-    env = mjx_lerobot.make(task, num_envs=NUM_ENVS, impl=impl, episode_steps=EPISODE_STEPS)
+    env = mjx_lerobot.make(task, num_envs=NUM_ENVS, impl=impl, episode_steps=EPISODE_STEPS, randomize=randomize)
     assert env.impl == impl and env.episode_steps == EPISODE_STEPS
     spec = env.obs_spec.shapes  # compared with registry.observation_spec at the end
 

@@ -166,7 +166,9 @@ class Targets:
         dofs, acts = self.scene.arm_qvel, np.arange(6)
         return {
             "geom_friction": jp.asarray(m.geom_friction).at[:, 0].multiply(friction_scale),
-            "pair_friction": jp.asarray(m.pair_friction).at[:, :2].multiply(pair_scale[:, None]),
+            # From the full MjModel: impl="c"'s device model is MJX-JAX's twin of the scene, which
+            # leaves out the pairs MJX-JAX cannot collide, while MuJoCo C steps them all.
+            "pair_friction": jp.asarray(mj.pair_friction, jp.float32).at[:, :2].multiply(pair_scale[:, None]),
             "body_mass": m.body_mass * mass_scale,
             "body_inertia": m.body_inertia * inertia_scale[:, None],
             "body_ipos": jp.asarray(m.body_ipos).at[self.link_bodies].add(values.link_com),
