@@ -168,6 +168,12 @@ def test_nan_inside_jit_sets_fault_only_for_that_instance(c_env, c_state0):
     np.testing.assert_array_equal(np.asarray(state.data.qpos)[[0, 2, 3]], np.asarray(ref.data.qpos)[[0, 2, 3]])
 
 
+def _full_reverse(state, key):
+    """Every servo driven to -5 (clipped to -1): one module-level policy, so the rollout
+    compiles once for all the runs below rather than once per lambda."""
+    return jp.full((NUM_ENVS, 6), -5.0)
+
+
 @pytest.mark.parametrize("make_key", [jax.random.key, jax.random.PRNGKey], ids=["typed", "legacy"])
 def test_both_key_styles_run_every_fault_path_and_auto_reset_alike(c_env, make_key):
     """`jax.random.key` and the legacy `jax.random.PRNGKey` give the same episodes through a NaN
@@ -180,7 +186,7 @@ def test_both_key_styles_run_every_fault_path_and_auto_reset_alike(c_env, make_k
         fault = np.asarray(state.fault)
         assert fault[1] & mjx_lerobot.FAULT_BAD_ACTION and fault[2] & mjx_lerobot.FAULT_NAN_STATE
         assert int(state.steps[2]) == 0  # auto-reset on the same step
-        _, traj = mjx_lerobot.rollout(c_env, lambda s, k: jp.full((NUM_ENVS, 6), -5.0), key, 3, state=state)
+        _, traj = mjx_lerobot.rollout(c_env, _full_reverse, key, 3, state=state)
         results.append(np.asarray(traj["qpos"]))
     np.testing.assert_array_equal(results[0], results[1])
     with pytest.raises(ValueError, match=r"expected jax.random.key\(seed\) \(or a legacy jax.random.PRNGKey\)"):

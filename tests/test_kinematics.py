@@ -93,6 +93,7 @@ def test_ik_chain_matches_mujoco_c():
         np.testing.assert_allclose(rot[i], data.site_xmat[scene.ee_site].reshape(3, 3), atol=2e-6)
 
 
+@pytest.mark.slow  # compiling the solve's unrolled scalar algebra takes 20-45 s on 2 cores
 def test_ik_reaches_poses_the_arm_can_take():
     """From a start up to 0.3 rad away per joint, the solve's six iterations put gripperframe
     within 2 mm of a pose taken from joint angles inside the limits, most within 0.2 mm (the
