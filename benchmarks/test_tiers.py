@@ -68,8 +68,11 @@ def main() -> None:
         "columns": [{"key": "tier"}, {"key": "cache"}, {"key": "wall_s", "label": "wall s"},
                     {"key": "passed"}, {"key": "skipped"}],
         "rows": rows,
-        "targets": {"fast tier, cold cache, 2 cores": {"value": worst_fast, "goal": f"<= {FAST_TIER_GOAL_S:.0f} s",
-                                                        "met": worst_fast <= FAST_TIER_GOAL_S}},
+        "targets": {
+            f"fast tier, cold cache, {os.cpu_count()} cores": {
+                "value": worst_fast, "goal": f"<= {FAST_TIER_GOAL_S:.0f} s", "met": worst_fast <= FAST_TIER_GOAL_S,
+            },
+        },
     }
     out = Path(args.out or REPO / "benchmarks" / "results" / f"test_tiers_{device_tag()}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
